@@ -1,0 +1,1 @@
+"""cue-heat: message-broker clusters provisioned as OpenStack Heat stacks."""

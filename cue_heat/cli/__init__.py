@@ -1,0 +1,1 @@
+"""The ``cue-heat`` command line (cliff)."""
