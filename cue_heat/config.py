@@ -134,9 +134,10 @@ def _int(options, key, default):
         return default
     try:
         return int(value)
-    except ValueError:
+    except ValueError as ex:
         raise errors.InvalidSpec({key: [
-            'Option %s must be a whole number (got %r).' % (key, value)]})
+            'Option %s must be a whole number (got %r).' % (key, value)]}
+        ) from ex
 
 
 def _bool(options, key, default):
