@@ -1,0 +1,120 @@
+"""Session fixtures: one real local Keystone + Heat for all the tests.
+
+The cloud starts once per test session through the same code as
+``cue-heat devcloud up`` (node agent included) in a temporary state
+directory, and is torn down at the end. If it cannot start, every test
+that needs it fails with the tail of the failing service's log; nothing
+is skipped.
+"""
+
+import dataclasses
+
+import pytest
+from heatclient import client as heat_client
+from heatclient.common import template_utils
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+
+from cue_heat import errors
+from cue_heat.devcloud import clients
+from cue_heat.devcloud import cloud
+from cue_heat.devcloud import rules
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalCloud:
+    """Where the session's local cloud keeps what tests need."""
+
+    state_dir: str
+    clouds_yaml: str
+    config_file: str
+    environment_file: str
+    auth_url: str
+    devcloud: cloud.DevCloud
+
+    def session(self, cloud_name):
+        """Return a keystoneauth1 session for a cloud of clouds.yaml."""
+        record = self.devcloud.record
+        username, project, password = clients.cloud_users(record)[
+            cloud_name]
+        auth = v3.Password(
+            auth_url=self.auth_url, username=username, password=password,
+            project_name=project, user_domain_name='Default',
+            project_domain_name='Default')
+        return ks_session.Session(auth=auth)
+
+
+@pytest.fixture(scope='session')
+def devcloud(tmp_path_factory):
+    """Start one local cloud for the session; fail loudly if it can't."""
+    devcloud = cloud.DevCloud(tmp_path_factory.mktemp('devcloud') / 'state')
+    try:
+        devcloud.up(agent=True)
+    except errors.DevCloudError as ex:
+        devcloud.down()
+        pytest.fail('The local cloud did not start: %s' % ex, pytrace=False)
+    state = devcloud.state
+    yield LocalCloud(
+        state_dir=str(state.root), clouds_yaml=str(state.clouds_yaml),
+        config_file=str(state.config_file),
+        environment_file=str(state.environment_file),
+        auth_url=devcloud.auth_url, devcloud=devcloud)
+    devcloud.down()
+
+
+@pytest.fixture(scope='session')
+def admin_session(devcloud):
+    """keystoneauth1 session of the admin (cloud devcloud-admin)."""
+    return devcloud.session(clients.ADMIN_CLOUD)
+
+
+@pytest.fixture(scope='session')
+def session_a(devcloud):
+    """keystoneauth1 session of user-a in project-a (devcloud-a)."""
+    return devcloud.session('devcloud-a')
+
+
+@pytest.fixture(scope='session')
+def session_b(devcloud):
+    """keystoneauth1 session of user-b in project-b (devcloud-b)."""
+    return devcloud.session('devcloud-b')
+
+
+@pytest.fixture(scope='session')
+def heat_admin(admin_session):
+    """heatclient v1 client of the admin."""
+    return heat_client.Client('1', session=admin_session)
+
+
+@pytest.fixture(scope='session')
+def heat_a(session_a):
+    """heatclient v1 client of user-a."""
+    return heat_client.Client('1', session=session_a)
+
+
+@pytest.fixture(scope='session')
+def heat_b(session_b):
+    """heatclient v1 client of user-b."""
+    return heat_client.Client('1', session=session_b)
+
+
+@pytest.fixture(scope='session')
+def simulated_environment(devcloud):
+    """The simulated-resource environment, as stacks.create takes it.
+
+    A dict with ``environment`` and ``files``:
+    ``heat.stacks.create(..., **simulated_environment)``.
+    """
+    files, environment = (
+        template_utils.process_multiple_environments_and_files(
+            [devcloud.environment_file]))
+    return {'environment': environment, 'files': files}
+
+
+@pytest.fixture
+def agent_rules(devcloud):
+    """Rules for the running node agent; reset after the test."""
+    rules_file = rules.RulesFile(devcloud.devcloud.state.agent_rules)
+    rules_file.reset()
+    yield rules_file
+    rules_file.reset()
