@@ -98,7 +98,7 @@ class NodeAgent:
 
     def _answer(self, deployment, rules):
         server = self.servers.find(deployment.server_id)
-        entry = server.deployment(deployment.id)
+        entry = server.deployment(deployment)
         if entry is None:
             # The metadata lags the deployment list; try the next poll.
             return False

@@ -86,6 +86,16 @@ endpoint_type = publicURL
 
 [oslo_messaging_notifications]
 driver = noop
+
+[oslo_policy]
+policy_file = {policy}
+"""
+
+# NOTE: Heat denies stacks:global_index to everybody by default; the node
+# agent plays the agents of every project's servers, so the local cloud
+# lets its admin list stacks across projects. Nothing else is loosened.
+POLICY = """\
+"stacks:global_index": "role:admin"
 """
 
 
@@ -106,7 +116,9 @@ def configure(state, record, database, auth_url):
         cfn_port=record['ports']['heat-cfn'],
         domain_admin_password=record['passwords']['heat_domain_admin'],
         etc=_etc(), database=database, paste=paste, auth_url=auth_url,
-        heat_password=record['passwords']['heat'])
+        heat_password=record['passwords']['heat'],
+        policy=state.heat / 'policy.yaml')
+    (state.heat / 'policy.yaml').write_text(POLICY)
     (state.heat / 'heat.conf').write_text(text)
     os.chmod(state.heat / 'heat.conf', 0o600)
     result = subprocess.run(

@@ -52,6 +52,15 @@ def _defaults(state):
     return '--defaults-file=%s' % (state.mariadb / 'my.cnf')
 
 
+def _client(state, program):
+    """Return the argv start of a client program as the local superuser.
+
+    NOTE: the data directory is made with socket authentication for
+    root, so the client must log in as the user this process runs as.
+    """
+    return [_program(program), _defaults(state), '-u' + getpass.getuser()]
+
+
 def configure(state, port):
     """Write the server's my.cnf and create its data directory."""
     datadir = state.mariadb / 'data'
@@ -75,8 +84,7 @@ def start(state, timeout=60):
         if not processes.is_running(state, NAME):
             raise processes.failure(state, NAME, 'MariaDB exited at start.')
         ping = subprocess.run(
-            [_program('mariadb-admin'), _defaults(state), '-u' + getpass.getuser(),
-             'ping'], capture_output=True)
+            _client(state, 'mariadb-admin') + ['ping'], capture_output=True)
         if ping.returncode == 0:
             return
         time.sleep(processes.POLL_INTERVAL)
@@ -93,8 +101,7 @@ def create_database(state, name, password):
         "CREATE USER IF NOT EXISTS '{db}'@'127.0.0.1' IDENTIFIED BY '{pw}';"
         "GRANT ALL ON {db}.* TO '{db}'@'127.0.0.1';"
     ).format(db=name, pw=password)
-    _run(state, [_program('mariadb'), _defaults(state), '-u' + getpass.getuser(),
-                 '-e', sql])
+    _run(state, _client(state, 'mariadb') + ['-e', sql])
     port = state.read_record()['ports'][NAME]
     return 'mysql+pymysql://%s:%s@127.0.0.1:%s/%s?charset=utf8' % (
         name, password, port, name)

@@ -42,10 +42,14 @@ class Server:
             return [item for group in metadata.values() for item in group]
         return list(metadata or [])
 
-    def deployment(self, deployment_id):
-        """Return the metadata entry of one deployment, or None."""
+    def deployment(self, deployment):
+        """Return the metadata entry of one deployment, or None.
+
+        NOTE: an entry's ``id`` is the id of the deployment's derived
+        config, which changes with every action, not the deployment's.
+        """
         for entry in self.metadata_deployments():
-            if entry.get('id') == deployment_id:
+            if entry.get('id') in (deployment.config_id, deployment.id):
                 return entry
         return None
 
@@ -90,10 +94,11 @@ class ServerDirectory:
         return self._known[server_id]
 
     def _scan(self):
+        # NOTE: Heat's stack list leaves every description empty, so each
+        # stack is read in full once, when complete, to tell whether it is
+        # a simulated server; _scanned remembers the answer either way.
         stacks = self.heat.stacks.list(global_tenant=True, show_nested=True)
         for stack in stacks:
-            if not (stack.description or '').startswith(MARKER):
-                continue
             if stack.id in self._scanned or 'DELETE' in stack.stack_status:
                 continue
             if stack.stack_status == 'CREATE_COMPLETE' or (
@@ -107,12 +112,14 @@ class ServerDirectory:
             LOG.debug('Simulated server stack %s unreadable: %s',
                       stack.id, ex)
             return
+        self._scanned.add(stack.id)
+        if not (full.description or '').startswith(MARKER):
+            return
         outputs = {item['output_key']: item.get('output_value')
                    for item in full.outputs or ()}
         server_id = outputs.get('deployed_server_id')
         if not server_id:
             return
-        self._scanned.add(stack.id)
         server = Server(server_id, outputs.get('name') or server_id,
                         outputs.get('first_address') or '127.0.0.1',
                         outputs.get('os_collect_config'), self.heat)
