@@ -216,7 +216,7 @@ class DevCloud:
 
 def _new_record():
     """Pick free ports and fresh passwords for a new cloud."""
-    names = (mariadb.NAME, keystone.NAME, 'heat-api', 'heat-cfn',
+    names = (mariadb.NAME, keystone.NAME, 'heat-api', 'heat-cfn', 'compute',
              'cue-heat-api')
     ports = {}
     while len(set(ports.values())) != len(names):

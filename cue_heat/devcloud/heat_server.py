@@ -3,10 +3,12 @@
 Heat 27 has no ``heat-all``; this rebuilds it from Heat's own pieces: the
 engine service plus the ``heat-api`` and ``heat-api-cfn`` paste apps on
 threaded wsgiref servers, with RPC between them over oslo.messaging's
-in-process ``fake://`` transport. Run as::
+in-process ``fake://`` transport. The compute stand-in
+(:mod:`cue_heat.devcloud.compute`) is served here too, because the
+servers it knows are the ones in Heat's database. Run as::
 
     python -m cue_heat.devcloud.heat_server --config-file heat.conf \\
-        --api-port 8004 --cfn-port 8000
+        --api-port 8004 --cfn-port 8000 --compute-port 8774
 
 It is the only module of cue-heat that imports Heat.
 """
@@ -18,6 +20,8 @@ import socketserver
 import sys
 import threading
 from wsgiref import simple_server
+
+from cue_heat.devcloud import compute
 
 #: Seconds the engine gets to stop its stack threads before exit.
 STOP_GRACE = 5
@@ -43,6 +47,7 @@ def _parse_args(argv):
     parser.add_argument('--config-file', required=True)
     parser.add_argument('--api-port', type=int, required=True)
     parser.add_argument('--cfn-port', type=int, required=True)
+    parser.add_argument('--compute-port', type=int, required=True)
     return parser.parse_args(argv)
 
 
@@ -80,6 +85,28 @@ def _load_heat(config_file):
     return api_app, cfn_app, engine
 
 
+def _server_lookup():
+    """Return a lookup of live simulated servers in Heat's database."""
+    from heat.common import context
+    from heat.db import api as db_api
+
+    def lookup(server_id):
+        admin = context.get_admin_context()
+        found = db_api.resource_get_by_physical_resource_id(admin, server_id)
+        if found is None or found.type != 'OS::Heat::DeployedServer':
+            return None
+        if found.action == 'DELETE' and found.status == 'COMPLETE':
+            return None
+        return found.name
+    return lookup
+
+
+def _serve(port, app):
+    return simple_server.make_server(
+        '127.0.0.1', port, app,
+        server_class=_ThreadingServer, handler_class=_QuietHandler)
+
+
 def _stop_on_signal(servers):
     """Shut the HTTP servers down on SIGTERM or SIGINT."""
     def handler(signum, frame):
@@ -94,17 +121,15 @@ def main(argv=None):
     args = _parse_args(sys.argv[1:] if argv is None else argv)
     api_app, cfn_app, engine = _load_heat(args.config_file)
 
-    # NOTE: bind both ports before the engine starts: its threads are not
+    # NOTE: bind every port before the engine starts: its threads are not
     # daemonic, so a failed bind after engine.start() would hang the process.
-    api = simple_server.make_server(
-        '127.0.0.1', args.api_port, api_app,
-        server_class=_ThreadingServer, handler_class=_QuietHandler)
-    cfn = simple_server.make_server(
-        '127.0.0.1', args.cfn_port, cfn_app,
-        server_class=_ThreadingServer, handler_class=_QuietHandler)
-    _stop_on_signal([api, cfn])
+    api = _serve(args.api_port, api_app)
+    cfn = _serve(args.cfn_port, cfn_app)
+    nova = _serve(args.compute_port, compute.make_app(_server_lookup()))
+    _stop_on_signal([api, cfn, nova])
     engine.start()
-    threading.Thread(target=cfn.serve_forever, daemon=True).start()
+    for server in (cfn, nova):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
     api.serve_forever()
 
     # NOTE: engine.stop() waits for stack threads (a deployment waiting

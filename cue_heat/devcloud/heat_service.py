@@ -136,7 +136,8 @@ def start(state, record):
         sys.executable, '-m', 'cue_heat.devcloud.heat_server',
         '--config-file', _conf(state),
         '--api-port', str(ports['heat-api']),
-        '--cfn-port', str(ports['heat-cfn'])])
+        '--cfn-port', str(ports['heat-cfn']),
+        '--compute-port', str(ports['compute'])])
     processes.wait_http(
         state, NAME, 'http://127.0.0.1:%d/' % ports['heat-api'],
         timeout=120)

@@ -112,6 +112,9 @@ def register(session, record):
                 'http://127.0.0.1:%d/v1/%%(tenant_id)s' % ports['heat-api'])
     reg.service('heat-cfn', 'cloudformation',
                 'http://127.0.0.1:%d/v1' % ports['heat-cfn'])
+    # Only server existence: see cue_heat.devcloud.compute.
+    reg.service('nova', 'compute',
+                'http://127.0.0.1:%d/v2.1' % ports['compute'])
 
     cue = reg.user('cue-heat', passwords['cue-heat'])
     reg.grant('admin', cue, project=service)
