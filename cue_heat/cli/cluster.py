@@ -15,13 +15,13 @@ from cliff import columns
 from cliff import command
 from cliff import lister
 from cliff import show
-import yaml
 
 from cue_heat import clusters
 from cue_heat import config as config_module
 from cue_heat import errors
 from cue_heat import heat
 from cue_heat import status
+from cue_heat.cli import spec_options
 
 LOG = logging.getLogger(__name__)
 
@@ -137,20 +137,11 @@ class Create(_WaitingCommand):
         parser.add_argument('--spec', metavar='FILE',
                             help='cluster spec, JSON or YAML (options '
                                  'below override its fields)')
-        parser.add_argument('--name')
-        parser.add_argument('--size', type=int)
-        parser.add_argument('--broker')
-        parser.add_argument('--version')
-        parser.add_argument('--flavor')
-        parser.add_argument('--image')
-        parser.add_argument('--network-id', dest='network_id')
-        parser.add_argument('--volume-size', dest='volume_size', type=int)
-        parser.add_argument('--username')
-        parser.add_argument('--password')
+        spec_options.add_spec_options(parser)
         return parser
 
     def take_action(self, parsed_args):
-        body = _body(parsed_args)
+        body = spec_options.build_body(parsed_args, self.app.stdin)
         service = self.service(parsed_args)
         view = service.create(body)
         return self.finish(service, view, parsed_args)
@@ -265,34 +256,6 @@ def _show_columns(view):
             value = StructuredColumn(value)
         values.append(value)
     return SHOW_FIELDS, values
-
-
-def _body(parsed_args):
-    """Build the request body from ``--spec`` and the options."""
-    body = {}
-    if parsed_args.spec:
-        try:
-            with open(parsed_args.spec, encoding='utf-8') as spec_file:
-                body = yaml.safe_load(spec_file) or {}
-        except (OSError, yaml.YAMLError) as ex:
-            raise errors.InvalidSpec({'spec': [
-                'Spec file %s cannot be read: %s' % (
-                    parsed_args.spec, ex)]}) from ex
-    for field in ('name', 'size', 'broker', 'version', 'flavor', 'image',
-                  'volume_size'):
-        value = getattr(parsed_args, field)
-        if value is not None:
-            body[field] = value
-    if parsed_args.network_id:
-        body['network_id'] = [parsed_args.network_id]
-    if parsed_args.username or parsed_args.password:
-        token = body.setdefault('authentication', {
-            'type': 'PLAIN', 'token': {}}).setdefault('token', {})
-        if parsed_args.username:
-            token['username'] = parsed_args.username
-        if parsed_args.password:
-            token['password'] = parsed_args.password
-    return body
 
 
 def _one_line(value):
