@@ -18,6 +18,7 @@ import time
 import urllib.parse
 
 from cue_heat import errors
+from cue_heat import health as health_module
 from cue_heat import rendering
 from cue_heat import spec as spec_module
 from cue_heat import status as status_module
@@ -345,6 +346,10 @@ def _view(cluster_id, public, state, created_at=None, updated_at=None,
     members = sorted(nodes_out) or sorted(
         member for member, node in state.nodes.items()
         if node.status != status_module.DELETED)
+    health, health_reason = health_module.UNKNOWN, ''
+    if state.status == status_module.ACTIVE:
+        health, health_reason = health_module.broker_health(
+            outputs.get('health'), nodes_out)
     nodes = []
     for member in members:
         info = nodes_out.get(member) or {}
@@ -368,6 +373,7 @@ def _view(cluster_id, public, state, created_at=None, updated_at=None,
         'status_reason': state.reason,
         'created_at': created_at,
         'updated_at': updated_at,
+        'health': health, 'health_reason': health_reason,
         'endpoints': (outputs.get('endpoints') or []
                       if state.status == status_module.ACTIVE else []),
         'nodes': nodes,

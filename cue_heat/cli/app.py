@@ -29,21 +29,22 @@ class CueHeatApp(app.App):
         )
 
     def run_subcommand(self, argv):
-        """Run one command, mapping cue-heat errors to exit statuses.
+        """Run one command; bad input exits 2, other failures 1.
 
-        NOTE: cliff would print a traceback for any exception with
-        --debug and a bare message otherwise, always exiting 1; bad input
-        must exit 2 and never show a traceback, so it is caught here.
+        NOTE: cliff catches a command's exception itself, logs its
+        message (a traceback only with --debug) and returns 1; the
+        exception reaches :meth:`clean_up`, which is where bad input is
+        told apart from other failures.
         """
-        try:
-            return super().run_subcommand(argv)
-        except errors.InvalidSpec as ex:
-            self.stderr.write('Error: %s\n' % ex)
+        self._failure = None
+        result = super().run_subcommand(argv)
+        if isinstance(self._failure, errors.InvalidSpec):
             return EXIT_BAD_INPUT
-        except errors.CueHeatError as ex:
-            self.stderr.write('Error: %s\n' % ex)
-            return EXIT_FAILURE
+        return result
 
+    def clean_up(self, cmd, result, err):
+        """Remember the command's exception for the exit status."""
+        self._failure = err
 
 def main(argv=None):
     """Entry point of the ``cue-heat`` console script."""

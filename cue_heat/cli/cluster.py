@@ -28,7 +28,8 @@ LOG = logging.getLogger(__name__)
 #: Seconds between two polls of ``--wait``.
 WAIT_INTERVAL = 2.0
 SHOW_FIELDS = ('id', 'name', 'broker', 'version', 'size', 'status',
-               'status_reason', 'flavor', 'image', 'network_id',
+               'status_reason', 'health', 'health_reason', 'flavor',
+               'image', 'network_id',
                'volume_size', 'endpoints', 'nodes', 'created_at',
                'updated_at')
 LIST_FIELDS = ('id', 'name', 'broker', 'size', 'status', 'created_at')

@@ -89,6 +89,7 @@ def test_create_is_building_at_once_then_active(service_a):
     assert len(active['nodes']) == 3
     assert {node['status'] for node in active['nodes']} == {status.ACTIVE}
     assert all(node['address'] for node in active['nodes'])
+    assert active['health'] == 'OK'
     assert 'Lifecycle-pass1' not in repr(active)
     service_a.delete(view['id'])
     _wait(service_a, view['id'], deleted=True)
@@ -259,3 +260,18 @@ def _members(heat_client, cluster_id):
     group = heat_client.resources.get(cluster_id, 'group')
     return [resource.resource_name for resource in
             heat_client.resources.list(group.physical_resource_id)]
+
+
+def test_node_reporting_an_alarm_degrades_an_active_cluster(
+        service_a, agent_rules):
+    agent_rules.output('health', 'degraded: alarm on rabbit@n1 (memory)')
+    view = service_a.create(_body('alarm %s' % uuid.uuid4().hex[:6], 1))
+
+    active = _wait(service_a, view['id'])
+
+    assert active['status'] == status.ACTIVE
+    assert active['health'] == 'DEGRADED'
+    assert 'alarm on rabbit@n1 (memory)' in active['health_reason']
+    assert active['nodes'][0]['name'] in active['health_reason']
+    service_a.delete(view['id'])
+    _wait(service_a, view['id'], deleted=True)
