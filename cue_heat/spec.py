@@ -80,6 +80,22 @@ class _Secret(_Text):
         return value
 
 
+class _Block(fields.Nested):
+    """A nested block whose type error says what it got.
+
+    Only the type is shown: a block that is not a mapping may still hold
+    a password or a private key.
+    """
+
+    default_error_messages = {
+        'type': 'Must be a mapping (got a value of type {kind}).'}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise self.make_error('type', kind=type(value).__name__)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class _Mapping(fields.Dict):
     """A free-form mapping whose type error shows what it got."""
 
@@ -158,7 +174,7 @@ class AuthenticationSchema(_StrictSchema):
     type = _Text(required=True, validate=validate.OneOf(
         ['PLAIN'], error='Must be one of: {choices} (got {input!r}).'),
         metadata={'description': 'Authentication type; PLAIN only.'})
-    token = fields.Nested(TokenSchema, required=True)
+    token = _Block(TokenSchema, required=True)
 
 
 class TLSSchema(_StrictSchema):
@@ -192,7 +208,7 @@ class ClusterSpecSchema(_StrictSchema):
         0, MAX_VOLUME_SIZE, error='Must be from {min} to {max} GB '
         '(got {input!r}).'), metadata={
             'description': 'Data volume per node in GB; 0 for none.'})
-    authentication = fields.Nested(AuthenticationSchema, required=True)
+    authentication = _Block(AuthenticationSchema, required=True)
     broker = _text(1, 64, load_default=DEFAULT_BROKER, metadata={
         'description': 'rabbitmq (default), kafka or qpid.'})
     version = _text(1, 32, metadata={
@@ -209,7 +225,7 @@ class ClusterSpecSchema(_StrictSchema):
     client_cidr = _Text(load_default=DEFAULT_CLIENT_CIDR, validate=_cidr,
                         metadata={'description': 'Network allowed to '
                                   'reach the client ports.'})
-    tls = fields.Nested(TLSSchema, metadata={
+    tls = _Block(TLSSchema, metadata={
         'description': 'Serve AMQPS and HTTPS with these PEM texts.'})
     config = _Mapping(keys=_Text(), load_default=dict, metadata={
         'description': 'Broker tuning keys; see GET /v1/brokers.'})
