@@ -29,20 +29,24 @@ class CueHeatApp(app.App):
         )
 
     def run_subcommand(self, argv):
-        """Run one command, mapping cue-heat errors to exit statuses.
+        """Run one command, mapping bad input to exit status 2.
 
-        NOTE: cliff would print a traceback for any exception with
-        --debug and a bare message otherwise, always exiting 1; bad input
-        must exit 2 and never show a traceback, so it is caught here.
+        NOTE: cliff catches every exception a command raises, logs its
+        message (a traceback only with --debug) and returns 1; it hands
+        the exception to :meth:`clean_up`, which keeps it here so that
+        bad input can exit 2 instead.
         """
-        try:
-            return super().run_subcommand(argv)
-        except errors.InvalidSpec as ex:
-            self.stderr.write('Error: %s\n' % ex)
+        self._failure = None
+        result = super().run_subcommand(argv)
+        if isinstance(self._failure, errors.InvalidSpec):
             return EXIT_BAD_INPUT
-        except errors.CueHeatError as ex:
-            self.stderr.write('Error: %s\n' % ex)
+        if isinstance(self._failure, errors.CueHeatError):
             return EXIT_FAILURE
+        return result
+
+    def clean_up(self, cmd, result, err):
+        """Keep the exception a command raised for run_subcommand."""
+        self._failure = err
 
 
 def main(argv=None):
