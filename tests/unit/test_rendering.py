@@ -67,7 +67,8 @@ VARIANTS = {
 
 @pytest.fixture
 def config():
-    return config_module.Config()
+    """Default limits, offering every broker that has a folder."""
+    return config_module.Config(brokers=tuple(BROKERS))
 
 
 def _spec(broker, service, version=None, size=3, **changes):
@@ -159,11 +160,11 @@ def test_render_never_unrolls_the_size(config, broker, variant):
     assert all(bundle.files == bundles[0].files for bundle in bundles)
     assert [bundle.parameters['size'] for bundle in bundles] == [
         1, 3, config.max_size]
-    groups = [resource for resource in
-              yaml.safe_load(bundles[0].template)['resources'].values()
-              if resource['type'] == 'OS::Heat::AutoScalingGroup']
-    assert [group['properties']['desired_capacity'] for group in groups] \
-        == [{'get_param': 'size'}]
+    capacities = [
+        resource['properties']['desired_capacity'] for resource in
+        yaml.safe_load(bundles[0].template)['resources'].values()
+        if resource['type'] == 'OS::Heat::AutoScalingGroup']
+    assert {'get_param': 'size'} in capacities
 
 
 @pytest.mark.parametrize('broker', BROKERS)
