@@ -7,6 +7,7 @@ tuning variant takes valid values from that broker's own allow-list.
 
 import importlib.resources
 import os
+import re
 import stat
 
 import pytest
@@ -26,6 +27,8 @@ KEY_TEXT = 'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg'
 KEY = ('-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----\n'
        % KEY_TEXT)
 HOT_SECTIONS = ('heat_template_version', 'resources', 'outputs')
+#: Parameter names that hold a secret in any broker's templates.
+SECRET_NAME = re.compile(r'password|secret|cookie|token|_key$|^tls_')
 
 BROKERS = sorted(
     entry.name for entry in
@@ -125,7 +128,8 @@ def test_render_hides_every_secret_parameter(config, broker, variant):
         assert (part in cluster) == (spec['tls'] is not None)
     for name, hot in hots.items():
         for parameter, definition in hot.get('parameters', {}).items():
-            if parameter in rendering.HIDDEN_PARAMETERS:
+            if (parameter in rendering.HIDDEN_PARAMETERS
+                    or SECRET_NAME.search(parameter)):
                 assert definition.get('hidden') is True, (name, parameter)
 
 
