@@ -35,6 +35,8 @@ _PEM = re.compile(
     r'^-----BEGIN ([A-Z0-9 ]+)-----\r?\n[A-Za-z0-9+/=\r\n]+'
     r'-----END \1-----\s*$')
 _TYPE_NAMES = {'integer': int, 'number': (int, float), 'string': str}
+_ARTICLES = {'integer': 'an integer', 'number': 'a number',
+             'string': 'a string'}
 
 
 class _Text(fields.String):
@@ -49,6 +51,49 @@ class _Text(fields.String):
         if not isinstance(value, str):
             raise self.make_error('invalid', input=value)
         return value
+
+
+class _Secret(_Text):
+    """A secret string field: its errors describe the value, never show it.
+
+    :param low: shortest length accepted.
+    :param high: longest length accepted.
+    """
+
+    default_error_messages = {
+        'invalid': 'Must be text (got a value of type {kind}).',
+        'null': 'Must be text (got null).',
+        'length': 'Must be {low} to {high} characters long (got a '
+                  '{length}-character value).',
+    }
+
+    def __init__(self, low, high, **kwargs):
+        super().__init__(**kwargs)
+        self.low, self.high = low, high
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise self.make_error('invalid', kind=type(value).__name__)
+        if not self.low <= len(value) <= self.high:
+            raise self.make_error('length', low=self.low, high=self.high,
+                                  length=len(value))
+        return value
+
+
+class _Block(fields.Nested):
+    """A nested block whose type error says what it got.
+
+    Only the type is shown: a block that is not a mapping may still hold
+    a password or a private key.
+    """
+
+    default_error_messages = {
+        'type': 'Must be a mapping (got a value of type {kind}).'}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise self.make_error('type', kind=type(value).__name__)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class _Mapping(fields.Dict):
@@ -90,13 +135,15 @@ def _cidr(value):
             '(got %r: %s).' % (value, ex)) from ex
 
 
-def _pem(label):
+def _pem(label, secret=False):
     def check(value):
         match = _PEM.match(value.strip() + '\n')
         if not match or label not in match.group(1):
+            # A private key's text is secret, even a mangled one.
+            shown = '' if secret else ' starting %r' % value[:30]
             raise marshmallow.ValidationError(
-                'Must be PEM text with a %s block (got %d characters '
-                'starting %r).' % (label, len(value), value[:30]))
+                'Must be PEM text with a %s block (got %d characters%s).'
+                % (label, len(value), shown))
     return check
 
 
@@ -117,7 +164,7 @@ class TokenSchema(_StrictSchema):
 
     username = _text(1, 64, required=True, metadata={
         'description': 'Broker user created on every node.'})
-    password = _text(1, 1024, required=True, load_only=True, metadata={
+    password = _Secret(1, 1024, required=True, load_only=True, metadata={
         'description': 'Password of that user (never shown again).'})
 
 
@@ -127,7 +174,7 @@ class AuthenticationSchema(_StrictSchema):
     type = _Text(required=True, validate=validate.OneOf(
         ['PLAIN'], error='Must be one of: {choices} (got {input!r}).'),
         metadata={'description': 'Authentication type; PLAIN only.'})
-    token = fields.Nested(TokenSchema, required=True)
+    token = _Block(TokenSchema, required=True)
 
 
 class TLSSchema(_StrictSchema):
@@ -135,9 +182,9 @@ class TLSSchema(_StrictSchema):
 
     cert = _Text(required=True, validate=_pem('CERTIFICATE'), metadata={
         'description': 'PEM server certificate (chain) for every node.'})
-    key = _Text(required=True, load_only=True,
-                validate=_pem('PRIVATE KEY'), metadata={
-                    'description': 'PEM private key of that certificate.'})
+    key = _Secret(1, 65536, required=True, load_only=True,
+                  validate=_pem('PRIVATE KEY', secret=True), metadata={
+                      'description': 'PEM private key of that certificate.'})
     ca = _Text(required=True, validate=_pem('CERTIFICATE'), metadata={
         'description': 'PEM CA bundle used to verify clients and peers.'})
 
@@ -161,7 +208,7 @@ class ClusterSpecSchema(_StrictSchema):
         0, MAX_VOLUME_SIZE, error='Must be from {min} to {max} GB '
         '(got {input!r}).'), metadata={
             'description': 'Data volume per node in GB; 0 for none.'})
-    authentication = fields.Nested(AuthenticationSchema, required=True)
+    authentication = _Block(AuthenticationSchema, required=True)
     broker = _text(1, 64, load_default=DEFAULT_BROKER, metadata={
         'description': 'rabbitmq (default), kafka or qpid.'})
     version = _text(1, 32, metadata={
@@ -178,10 +225,16 @@ class ClusterSpecSchema(_StrictSchema):
     client_cidr = _Text(load_default=DEFAULT_CLIENT_CIDR, validate=_cidr,
                         metadata={'description': 'Network allowed to '
                                   'reach the client ports.'})
-    tls = fields.Nested(TLSSchema, metadata={
+    tls = _Block(TLSSchema, metadata={
         'description': 'Serve AMQPS and HTTPS with these PEM texts.'})
     config = _Mapping(keys=_Text(), load_default=dict, metadata={
         'description': 'Broker tuning keys; see GET /v1/brokers.'})
+
+
+# PERF: building a schema copies every field (and the nested schemas)
+# and took half of load_spec; loading keeps no state in the schema, so
+# one instance serves every call.
+_SPEC_SCHEMA = ClusterSpecSchema()
 
 
 @functools.lru_cache(maxsize=None)
@@ -242,7 +295,7 @@ def load_spec(body, config):
         raise errors.UnknownBroker(broker, known)
 
     try:
-        spec, messages = ClusterSpecSchema().load(body), {}
+        spec, messages = _SPEC_SCHEMA.load(body), {}
     except marshmallow.ValidationError as ex:
         spec, messages = ex.valid_data or {}, ex.messages
     spec = _complete(spec, broker, config, messages)
@@ -330,7 +383,7 @@ def _check_tuning(tuning, keys, version, messages):
 def _tuning_problem(key, value, version):
     expected = _TYPE_NAMES[key['type']]
     if isinstance(value, bool) or not isinstance(value, expected):
-        return 'Must be a %s (got %r).' % (key['type'], value)
+        return 'Must be %s (got %r).' % (_ARTICLES[key['type']], value)
     if 'min_version' in key and (
             version_tuple(version) < version_tuple(key['min_version'])):
         return 'Needs version %s or later (got %r with version %s).' % (

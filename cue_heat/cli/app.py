@@ -29,22 +29,25 @@ class CueHeatApp(app.App):
         )
 
     def run_subcommand(self, argv):
-        """Run one command; bad input exits 2, other failures 1.
+        """Run one command, mapping bad input to exit status 2.
 
-        NOTE: cliff catches a command's exception itself, logs its
-        message (a traceback only with --debug) and returns 1; the
-        exception reaches :meth:`clean_up`, which is where bad input is
-        told apart from other failures.
+        NOTE: cliff catches every exception a command raises, logs its
+        message (a traceback only with --debug) and returns 1; it hands
+        the exception to :meth:`clean_up`, which keeps it here so that
+        bad input can exit 2 instead.
         """
         self._failure = None
         result = super().run_subcommand(argv)
         if isinstance(self._failure, errors.InvalidSpec):
             return EXIT_BAD_INPUT
+        if isinstance(self._failure, errors.CueHeatError):
+            return EXIT_FAILURE
         return result
 
     def clean_up(self, cmd, result, err):
-        """Remember the command's exception for the exit status."""
+        """Keep the exception a command raised for run_subcommand."""
         self._failure = err
+
 
 def main(argv=None):
     """Entry point of the ``cue-heat`` console script."""

@@ -27,7 +27,11 @@ def add_spec_options(parser, tuning_option=None):
     parser.add_argument('--name', help='cluster name (free text)')
     parser.add_argument('--size', type=int, help='number of nodes')
     parser.add_argument('--broker', help='rabbitmq, kafka or qpid')
-    parser.add_argument('--version', help='broker version line')
+    # NOTE: not --version, which cliff's application parser takes first
+    # (it prints cue-heat's own version and exits 0) wherever it stands.
+    parser.add_argument('--broker-version', dest='version',
+                        metavar='VERSION',
+                        help='broker version line, such as 4.2')
     parser.add_argument('--flavor', help='Nova flavor of every node')
     parser.add_argument('--image', help='Glance image of every node')
     parser.add_argument('--network', '--network-id', dest='network_id',
