@@ -75,6 +75,28 @@ def _text(low, high, **kwargs):
         '(got {input!r}).'), **kwargs)
 
 
+class _Secret(_Text):
+    """A secret string whose messages describe the value, never show it."""
+
+    default_error_messages = {
+        'invalid': 'Must be text (got a value of another type).',
+        'null': 'Must be text (got null).',
+    }
+
+    def __init__(self, low, high, **kwargs):
+        super().__init__(load_only=True, **kwargs)
+        self._low = low
+        self._high = high
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not self._low <= len(value) <= self._high:
+            raise marshmallow.ValidationError(
+                'Must be %d to %d characters long (got %d characters).'
+                % (self._low, self._high, len(value)))
+        return value
+
+
 def _uuid(value):
     if not _UUID.match(value):
         raise marshmallow.ValidationError(
@@ -90,13 +112,14 @@ def _cidr(value):
             '(got %r: %s).' % (value, ex)) from ex
 
 
-def _pem(label):
+def _pem(label, secret=False):
     def check(value):
         match = _PEM.match(value.strip() + '\n')
         if not match or label not in match.group(1):
+            shown = '' if secret else ' starting %r' % value[:30]
             raise marshmallow.ValidationError(
-                'Must be PEM text with a %s block (got %d characters '
-                'starting %r).' % (label, len(value), value[:30]))
+                'Must be PEM text with a %s block (got %d characters%s).'
+                % (label, len(value), shown))
     return check
 
 
@@ -117,7 +140,7 @@ class TokenSchema(_StrictSchema):
 
     username = _text(1, 64, required=True, metadata={
         'description': 'Broker user created on every node.'})
-    password = _text(1, 1024, required=True, load_only=True, metadata={
+    password = _Secret(1, 1024, required=True, metadata={
         'description': 'Password of that user (never shown again).'})
 
 
@@ -135,8 +158,8 @@ class TLSSchema(_StrictSchema):
 
     cert = _Text(required=True, validate=_pem('CERTIFICATE'), metadata={
         'description': 'PEM server certificate (chain) for every node.'})
-    key = _Text(required=True, load_only=True,
-                validate=_pem('PRIVATE KEY'), metadata={
+    key = _Secret(1, 65536, required=True,
+                  validate=_pem('PRIVATE KEY', secret=True), metadata={
                     'description': 'PEM private key of that certificate.'})
     ca = _Text(required=True, validate=_pem('CERTIFICATE'), metadata={
         'description': 'PEM CA bundle used to verify clients and peers.'})
@@ -373,9 +396,13 @@ def describe_brokers(config):
         versions, default_version = allowed_versions(broker, config)
         tuning = [dict(_public_key(key), name=name)
                   for name, key in sorted(allow['tuning'].items())]
+        sizes = allow.get('sizes') or {}
         described.append({
             'name': broker, 'description': allow.get('description', ''),
             'versions': list(versions), 'default_version': default_version,
+            'sizes': {'min': 1, 'max': config.max_size,
+                      'forbidden': list(sizes.get('forbidden') or ()),
+                      'reason': sizes.get('reason', '')},
             'tuning': tuning})
     return described
 
