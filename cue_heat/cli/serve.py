@@ -17,6 +17,10 @@ LOG = logging.getLogger(__name__)
 
 LOG_FORMAT = ('%(asctime)s %(process)d %(levelname)s %(name)s '
               '[%(request_id)s] %(message)s')
+#: gunicorn writes its access line after the request, outside its
+#: context, so the id comes from the response header instead.
+ACCESS_FORMAT = ('%(h)s "%(r)s" %(s)s %(b)s %(M)sms '
+                 '%({x-request-id}o)s')
 
 
 class Serve(command.Command):
@@ -34,8 +38,9 @@ class Serve(command.Command):
             '--workers', type=int, default=None,
             help='worker processes (default: [api] workers)')
         parser.add_argument(
-            '--log-file', metavar='FILE', default=None,
-            help='write the log here instead of standard error')
+            '--error-log', metavar='FILE', default=None,
+            help='write the log here instead of standard error (the '
+            'global --log-file is cliff\'s own)')
         return parser
 
     def take_action(self, parsed_args):
@@ -43,8 +48,12 @@ class Serve(command.Command):
         options = {
             'bind': parsed_args.bind or config.bind,
             'workers': parsed_args.workers or config.workers,
-            'logconfig_dict': log_config(parsed_args.log_file),
+            'logconfig_dict': log_config(parsed_args.error_log),
+            'access_log_format': ACCESS_FORMAT,
             'proc_name': 'cue-heat-api',
+            # NOTE: one control socket per user by default, which two
+            # side-by-side servers would fight over; it is not needed.
+            'control_socket_disable': True,
         }
         Gunicorn(config, options).run()
 
@@ -64,7 +73,8 @@ class Gunicorn(base.BaseApplication):
     def load_config(self):
         """Apply the settings (gunicorn calls this first)."""
         for name, value in self._options.items():
-            self.cfg.set(name, value)
+            if name in self.cfg.settings:
+                self.cfg.set(name, value)
 
     def load(self):
         """Build the application in the worker."""
@@ -93,5 +103,8 @@ def log_config(log_file=None):
         'loggers': {
             'gunicorn.error': {'handlers': [], 'propagate': True},
             'gunicorn.access': {'handlers': [], 'propagate': True},
+            # NOTE: auth_token warns that the auth plugin options of
+            # [keystone_authtoken] are unknown to it, then uses them.
+            'keystonemiddleware._common.config': {'level': 'ERROR'},
         },
     }
