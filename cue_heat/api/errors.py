@@ -1,18 +1,14 @@
-"""Domain errors to HTTP, in one place.
+"""Domain errors to HTTP, in one place::
 
-==========================================  ===  ==========================
-error                                       HTTP  body
-==========================================  ===  ==========================
-malformed or missing JSON body              400  ``fields._body``
-InvalidSpec, marshmallow ValidationError    400  ``fields`` keyed by field
-HeatRejected (Heat refused our request)     400  Heat's one-line message
-AuthenticationFailed (Heat refused token)   401
-ClusterNotFound                             404
-ClusterConflict, OperationInProgress        409
-StackFailed                                 502
-HeatUnavailable                             503  ``Retry-After`` header
-anything else                               500  the request id only
-==========================================  ===  ==========================
+    malformed or missing JSON body        400  fields._body
+    InvalidSpec, marshmallow errors       400  fields, keyed by field
+    HeatRejected (Heat refused)           400  Heat's one-line message
+    AuthenticationFailed                  401
+    ClusterNotFound                       404
+    ClusterConflict, OperationInProgress  409
+    StackFailed                           502
+    HeatUnavailable                       503  with Retry-After
+    anything else                         500  the request id only
 
 Bodies are JSON ``{"title", "description", "fields"}``. They carry the
 domain error's own message, which cue-heat writes to name objects and
@@ -109,11 +105,12 @@ def _conflict(req, resp, ex, params):
 
 
 def _stack_failed(req, resp, ex, params):
+    LOG.error('Answering 502: %s', ex)
     raise falcon.HTTPBadGateway(title='Stack failed', description=str(ex))
 
 
 def _unavailable(req, resp, ex, params):
-    LOG.warning('Heat unavailable: %s', ex)
+    LOG.error('Answering 503: %s', ex)
     raise falcon.HTTPServiceUnavailable(
         title='Service unavailable',
         description='Heat cannot be reached; try again later.',
@@ -121,9 +118,11 @@ def _unavailable(req, resp, ex, params):
 
 
 def _unexpected(req, resp, ex, params):
-    """Log a bug once with its traceback; tell the client only the id."""
-    if isinstance(ex, falcon.HTTPError):
-        raise ex
+    """Log a bug once with its traceback; tell the client only the id.
+
+    Falcon's own HTTP errors never get here: their handler is more
+    specific than this one.
+    """
     LOG.exception('Unexpected error serving %s %s', req.method, req.path)
     raise falcon.HTTPInternalServerError(
         title='Internal error',

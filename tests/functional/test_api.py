@@ -8,6 +8,7 @@ API for server errors and schema violations.
 """
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -226,6 +227,13 @@ def test_cluster_through_two_servers_and_two_projects(
     assert busy.status_code == 409, busy.text
     grown = _wait(schema, first, token_a, cluster['id'], {'ACTIVE'})
     assert grown['size'] == 3 and len(grown['nodes']) == 3
+    healed = _call(schema, second, 'post', path + '/actions', token_a,
+                   item + '/actions',
+                   json={'heal': {'nodes': [grown['nodes'][0]['name']]}})
+    assert healed.status_code == 202, healed.text
+    assert healed.json()['status'] == 'UPDATING'
+    healthy = _wait(schema, first, token_a, cluster['id'], {'ACTIVE'})
+    assert len(healthy['nodes']) == 3
     events = _call(schema, second, 'get', path + '/events', token_a,
                    item + '/events', params={'limit': 5})
     assert len(events.json()) == 5
@@ -252,3 +260,7 @@ def test_schemathesis_finds_no_server_error(servers, token_a, tmp_path):
         capture_output=True, text=True, timeout=240)
 
     assert run.returncode == 0, run.stdout[-4000:]
+    assert 'Tested: 11' in run.stdout, run.stdout[-4000:]
+    cases = re.search(r'(\d+) generated, (\d+) passed', run.stdout)
+    assert cases and cases.group(1) == cases.group(2) != '0', run.stdout
+    print('schemathesis: %s' % cases.group(0))
