@@ -82,6 +82,9 @@ class Actions:
         if 'resize' in action:
             view = clusters.resize(str(cluster_id), **action['resize'])
         else:
+            # TODO: a heal naming no node waits for Heat's stack check
+            # inside the request, holding a worker while it runs; an
+            # asynchronous check needs a status for "checking" first.
             view = clusters.heal(str(cluster_id), **action['heal'])
 
         resp.status = falcon.HTTP_202

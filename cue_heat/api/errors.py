@@ -88,6 +88,9 @@ def _invalid_spec(req, resp, ex, params):
 
 
 def _rejected(req, resp, ex, params):
+    # TODO: Heat's message is passed on because it names the property
+    # at fault (a flavor or image that does not exist); cue-heat cannot
+    # vouch for every message Heat may write, only that it is one line.
     raise falcon.HTTPBadRequest(title='Rejected by Heat', description=str(ex))
 
 

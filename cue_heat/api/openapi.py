@@ -19,6 +19,8 @@ CLUSTER_ID = {
     'name': 'cluster_id', 'in': 'path', 'required': True,
     'schema': {'type': 'string', 'format': 'uuid'},
     'description': 'The cluster id (its Heat stack id).'}
+#: (path, {method: (operationId, summary, needs a token, request body
+#: schema, {status: response schema}})) for every route.
 _PATHS = (
     ('/', {'get': ('versions', 'List the API versions.', False, None,
                    {'200': 'Versions'})}),

@@ -188,8 +188,9 @@ def test_bad_body_is_400_keyed_by_field(schema, servers, token_a):
 
 
 def test_cluster_through_two_servers_and_two_projects(
-        schema, servers, token_a, token_b):
+        schema, servers, token_a, token_b, session_a):
     first, second = servers
+    project_a = session_a.get_project_id()
     name = 'api %s' % uuid.uuid4().hex[:6]
     item = '/v1/clusters/{cluster_id}'
 
@@ -211,6 +212,9 @@ def test_cluster_through_two_servers_and_two_projects(
         other = _call(schema, second, method, path, token_b, item,
                       **kwargs)
         assert other.status_code == 404, (method, other.text)
+    forged = requests.get(second.url + path, timeout=60, headers={
+        'X-Auth-Token': token_b, 'X-Project-Id': project_a})
+    assert forged.status_code == 404, forged.text
     listed_b = _call(schema, second, 'get', '/v1/clusters', token_b)
     assert cluster['id'] not in [entry['id'] for entry in listed_b.json()]
     listed_a = _call(schema, second, 'get', '/v1/clusters', token_a)
