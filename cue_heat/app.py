@@ -69,19 +69,12 @@ def _add_routes(app, config):
 
 
 def _heat_stacks(config):
-    """Return a factory of StackClients acting with a caller's token."""
+    """Return a factory of StackClients acting with a caller's token.
+
+    The session rides on the auth plugin keystonemiddleware left for the
+    request, so Heat sees the caller's own token and project.
+    """
     def stacks_for(caller):
-        if caller.auth is not None:
-            session = heat.session_from_auth(caller.auth)
-        else:
-            session = heat.session_from_token(
-                _identity_url(config), caller.token, caller.project_id)
+        session = heat.session_from_auth(caller.auth)
         return heat.StackClient.from_session(session, config)
     return stacks_for
-
-
-def _identity_url(config):
-    """Return Keystone's v3 URL from ``[keystone_authtoken]``."""
-    url = (config.auth_token.get('www_authenticate_uri') or
-           config.auth_token.get('auth_url', '')).rstrip('/')
-    return url if url.endswith('/v3') else url + '/v3'
