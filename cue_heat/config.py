@@ -16,6 +16,10 @@ The file is INI (the one ``cue-heat devcloud up`` writes works as is)::
     [heat]
     environment_files = /path/simulated.yaml
 
+    [api]
+    bind = 127.0.0.1:8795
+    workers = 2
+
     [keystone_authtoken]
     ...   (handed to keystonemiddleware unchanged)
 
@@ -36,6 +40,8 @@ DEFAULT_IMAGE = 'debian-12'
 DEFAULT_STACK_TIMEOUT_MINS = 60
 DEFAULT_DISABLE_ROLLBACK = True
 DEFAULT_BROKERS = ('rabbitmq', 'kafka', 'qpid')
+DEFAULT_BIND = '127.0.0.1:8795'
+DEFAULT_WORKERS = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +68,8 @@ class Config:
     region_name: str = ''
     interface: str = 'public'
     auth_token: dict = dataclasses.field(default_factory=dict)
+    bind: str = DEFAULT_BIND
+    workers: int = DEFAULT_WORKERS
     path: str = ''
 
     def limits_for(self, broker):
@@ -90,6 +98,7 @@ def load(path=None, environ=None):
         if key.startswith('CUE_HEAT_') and key != 'CUE_HEAT_CONFIG':
             main[key[len('CUE_HEAT_'):].lower()] = value
     heat = dict(parser['heat']) if parser.has_section('heat') else {}
+    api = dict(parser['api']) if parser.has_section('api') else {}
     return Config(
         max_size=_int(main, 'max_size', DEFAULT_MAX_SIZE),
         default_flavor=main.get('default_flavor', DEFAULT_FLAVOR),
@@ -105,6 +114,8 @@ def load(path=None, environ=None):
         interface=heat.get('interface', 'public'),
         auth_token=(dict(parser['keystone_authtoken'])
                     if parser.has_section('keystone_authtoken') else {}),
+        bind=api.get('bind', DEFAULT_BIND),
+        workers=_int(api, 'workers', DEFAULT_WORKERS),
         path=path,
     )
 

@@ -76,6 +76,16 @@ def session_from_token(auth_url, token, project_id):
     return ks_session.Session(auth=auth)
 
 
+def session_from_auth(auth):
+    """Build a session on an auth plugin that already holds a token.
+
+    keystonemiddleware leaves such a plugin for each request (the
+    caller's validated token and service catalog), so acting for the
+    caller costs no further call to Keystone.
+    """
+    return ks_session.Session(auth=auth)
+
+
 class StackClient:
     """Stack operations cue-heat needs, over one heatclient.
 

@@ -426,9 +426,13 @@ def describe_brokers(config):
         versions, default_version = allowed_versions(broker, config)
         tuning = [dict(_public_key(key), name=name)
                   for name, key in sorted(allow['tuning'].items())]
+        sizes = allow.get('sizes') or {}
         described.append({
             'name': broker, 'description': allow.get('description', ''),
             'versions': list(versions), 'default_version': default_version,
+            'sizes': {'min': 1, 'max': config.max_size,
+                      'forbidden': list(sizes.get('forbidden') or ()),
+                      'reason': sizes.get('reason', '')},
             'tuning': tuning})
     return described
 
