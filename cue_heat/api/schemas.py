@@ -15,6 +15,7 @@ from marshmallow import validate
 MAX_PAGE = 1000
 STATUSES = ('BUILDING', 'ACTIVE', 'UPDATING', 'DELETING', 'DELETED',
             'ERROR')
+HEALTHS = ('OK', 'DEGRADED', 'UNKNOWN')
 
 
 def _text(**kwargs):
@@ -128,6 +129,10 @@ class ClusterSchema(ClusterSummarySchema):
     volume_size = fields.Integer(allow_none=True)
     step = _text(metadata={
         'description': 'The step the current operation is at.'})
+    health = fields.String(validate=validate.OneOf(HEALTHS), metadata={
+        'description': 'Broker health as the nodes last reported it.'})
+    health_reason = _text(metadata={
+        'description': 'The nodes that report trouble, and what.'})
     endpoints = fields.List(fields.Nested(EndpointSchema), required=True)
     end_points = fields.Function(
         lambda view: EndpointSchema(many=True).dump(

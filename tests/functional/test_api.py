@@ -238,6 +238,7 @@ def test_cluster_through_two_servers_and_two_projects(
     assert healed.json()['status'] == 'UPDATING'
     healthy = _wait(schema, first, token_a, cluster['id'], {'ACTIVE'})
     assert len(healthy['nodes']) == 3
+    assert healthy['health'] == 'OK'
     events = _call(schema, second, 'get', path + '/events', token_a,
                    item + '/events', params={'limit': 5})
     assert len(events.json()) == 5
