@@ -25,6 +25,9 @@ QUEUE = 'cue-heat-test'
 TIER = 'RabbitMQ cluster tier'
 TIER_GOAL_SECONDS = 180
 
+# TODO: the tier takes 235-267 s on 2 cores shared with other test runs,
+# over its 180 s goal: every form.sh run starts a dozen RabbitMQ CLI
+# processes (an Erlang VM each) per node, and each test forms again.
 pytestmark = pytest.mark.usefixtures('tier_timer')
 #: The broker Debian 12 ships, which these tests run.
 LOCAL_VERSION = '3.10'
