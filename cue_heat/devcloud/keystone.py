@@ -5,6 +5,7 @@ never imports Keystone (:mod:`cue_heat.devcloud.keystone_wsgi` does, inside
 gunicorn's workers).
 """
 
+from concurrent import futures
 import logging
 import os
 import subprocess
@@ -60,9 +61,13 @@ def configure(state, database, auth_url, admin_password):
         log=state.log(NAME), database=database, keys=state.keystone))
     os.chmod(state.keystone / 'keystone.conf', 0o600)
     owner = _owner()
-    _manage(state, ['db_sync'])
-    _manage(state, ['fernet_setup'] + owner)
-    _manage(state, ['credential_setup'] + owner)
+    # The key repositories need no database: made while the schema is.
+    with futures.ThreadPoolExecutor(3) as pool:
+        done = [pool.submit(_manage, state, args) for args in (
+            ['db_sync'], ['fernet_setup'] + owner,
+            ['credential_setup'] + owner)]
+        for future in done:
+            future.result()
     # The password goes through the environment, not the visible argv.
     _manage(state, [
         'bootstrap', '--bootstrap-username', 'admin',

@@ -6,6 +6,7 @@ admin keystoneauth1 session (about 30 requests, under 2 s), not the
 ``openstack`` CLI (about 3 s of start-up per call).
 """
 
+from concurrent import futures
 import logging
 
 from keystoneauth1 import session as ks_session
@@ -37,6 +38,7 @@ class Registrar:
 
     def __init__(self, session):
         self.client = ks_client.Client(session=session, interface='public')
+        self._roles = {}
 
     def domain(self, name, description=''):
         """Return domain *name*, creating it if missing."""
@@ -53,11 +55,12 @@ class Registrar:
         return self.client.projects.create(name, domain)
 
     def role(self, name):
-        """Return role *name*, creating it if missing."""
-        found = self.client.roles.list(name=name)
-        if found:
-            return found[0]
-        return self.client.roles.create(name)
+        """Return role *name*, creating it if missing (looked up once)."""
+        if name not in self._roles:
+            found = self.client.roles.list(name=name)
+            self._roles[name] = (
+                found[0] if found else self.client.roles.create(name))
+        return self._roles[name]
 
     def user(self, name, password, domain='default'):
         """Return user *name* of *domain*, creating it if missing."""
@@ -91,15 +94,26 @@ def register(session, record):
     :param session: an admin keystoneauth1 session.
     :param record: the cloud's record of ports and passwords.
     """
-    ports, passwords = record['ports'], record['passwords']
     reg = Registrar(session)
     service = reg.project('service')
-    admin = reg.user('admin', passwords['admin'])
-    admin_project = reg.project('admin')
-    for role in ('member', 'reader', 'service', 'heat_stack_user'):
+    for role in ('admin', 'member', 'reader', 'service', 'heat_stack_user',
+                 'heat_stack_owner'):
         reg.role(role)
-    reg.grant('heat_stack_owner', admin, project=admin_project)
+    # NOTE: Keystone serves on two single-threaded workers, and the two
+    # halves below need nothing from each other: both workers get one.
+    with futures.ThreadPoolExecutor(2) as pool:
+        done = [pool.submit(part, reg, service, record)
+                for part in (_register_heat, _register_users)]
+        for future in done:
+            future.result()
+    LOG.debug('Keystone registration done')
 
+
+def _register_heat(reg, service, record):
+    """Heat's users, stack-user domain and endpoints (and nova's)."""
+    ports, passwords = record['ports'], record['passwords']
+    admin = reg.user('admin', passwords['admin'])
+    reg.grant('heat_stack_owner', admin, project=reg.project('admin'))
     heat = reg.user('heat', passwords['heat'])
     reg.grant('admin', heat, project=service)
     reg.grant('service', heat, project=service)
@@ -116,15 +130,17 @@ def register(session, record):
     reg.service('nova', 'compute',
                 'http://127.0.0.1:%d/v2.1' % ports['compute'])
 
+
+def _register_users(reg, service, record):
+    """cue-heat's service user and endpoint, and the test users."""
+    ports, passwords = record['ports'], record['passwords']
     cue = reg.user('cue-heat', passwords['cue-heat'])
     reg.grant('admin', cue, project=service)
     reg.grant('service', cue, project=service)
     reg.service('cue-heat', 'message-broker',
                 'http://127.0.0.1:%d/v1' % ports['cue-heat-api'])
-
     for _cloud, username, project_name in TENANTS:
         project = reg.project(project_name)
         user = reg.user(username, passwords[username])
         for role in STACK_ROLES:
             reg.grant(role, user, project=project)
-    LOG.debug('Keystone registration done')

@@ -8,6 +8,7 @@ is skipped.
 """
 
 import dataclasses
+import time
 
 import pytest
 from heatclient import client as heat_client
@@ -19,6 +20,46 @@ from cue_heat import errors
 from cue_heat.devcloud import clients
 from cue_heat.devcloud import cloud
 from cue_heat.devcloud import rules
+
+#: Lines for the end-of-run summary: what the tiers and the cloud took.
+TIMINGS = pytest.StashKey[list]()
+MEGABYTE = 1024 * 1024
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print the measured times of the tiers and of the local cloud.
+
+    NOTE: a summary section, not a line from a fixture's teardown, so it
+    shows in CI logs whatever the verbosity and whichever tests failed.
+    """
+    lines = config.stash.get(TIMINGS, [])
+    if lines:
+        terminalreporter.write_sep('-', 'functional timings')
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+def _record_timing(config, line):
+    config.stash.setdefault(TIMINGS, []).append(line)
+
+
+@pytest.fixture(scope='module')
+def tier_timer(request):
+    """Measure a whole test module, named by its ``TIER`` constant.
+
+    A module opts in with ``pytestmark = pytest.mark.usefixtures(
+    'tier_timer')``; ``TIER_GOAL_SECONDS`` is printed beside the time,
+    never asserted (speed is checked by benchmarks, not tests).
+    """
+    name = getattr(request.module, 'TIER', request.module.__name__)
+    goal = getattr(request.module, 'TIER_GOAL_SECONDS', None)
+    started = time.monotonic()
+    yield
+    seconds = time.monotonic() - started
+    line = '%s: %.1f s' % (name, seconds)
+    if goal:
+        line += ' (goal <= %d s)' % goal
+    _record_timing(request.config, line)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,14 +86,18 @@ class LocalCloud:
 
 
 @pytest.fixture(scope='session')
-def devcloud(tmp_path_factory):
+def devcloud(tmp_path_factory, pytestconfig):
     """Start one local cloud for the session; fail loudly if it can't."""
     devcloud = cloud.DevCloud(tmp_path_factory.mktemp('devcloud') / 'state')
     try:
-        devcloud.up(agent=True)
+        report = devcloud.up(agent=True)
     except errors.DevCloudError as ex:
         devcloud.down()
         pytest.fail('The local cloud did not start: %s' % ex, pytrace=False)
+    _record_timing(pytestconfig, (
+        'local cloud up: %.1f s, %d MB resident (peak %d MB)' % (
+            report.seconds, report.rss_bytes // MEGABYTE,
+            report.peak_rss_bytes // MEGABYTE)))
     state = devcloud.state
     yield LocalCloud(
         state_dir=str(state.root), clouds_yaml=str(state.clouds_yaml),

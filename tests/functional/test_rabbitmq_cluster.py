@@ -9,7 +9,7 @@ prove the rendered configuration as well as the scripts.
 
 import concurrent.futures
 import json
-import time
+import urllib.request
 
 import pika
 import pytest
@@ -21,6 +21,14 @@ from cue_heat import spec as spec_module
 from tests.functional import rabbitmq_nodes
 
 QUEUE = 'cue-heat-test'
+#: How the end-of-run summary names this module, and its time goal.
+TIER = 'RabbitMQ cluster tier'
+TIER_GOAL_SECONDS = 180
+
+# TODO: the tier takes 235-267 s on 2 cores shared with other test runs,
+# over its 180 s goal: every form.sh run starts a dozen RabbitMQ CLI
+# processes (an Erlang VM each) per node, and each test forms again.
+pytestmark = pytest.mark.usefixtures('tier_timer')
 #: The broker Debian 12 ships, which these tests run.
 LOCAL_VERSION = '3.10'
 
@@ -36,21 +44,6 @@ def _rendered_conf():
             'username': 'cue-admin', 'password': 'not-used-here'}},
     }, config)
     return rendering.render(spec, config).parameters['rabbitmq_conf']
-
-
-@pytest.fixture(scope='module')
-def tier_timer(request):
-    """Print how long the whole RabbitMQ tier took."""
-    started = time.monotonic()
-    yield
-    reporter = request.config.pluginmanager.get_plugin('terminalreporter')
-    message = 'RabbitMQ cluster tier took %.1f s' % (
-        time.monotonic() - started)
-    if reporter is not None:
-        reporter.write_line('')
-        reporter.write_line(message)
-    else:
-        print(message)
 
 
 @pytest.fixture(scope='module')
@@ -72,6 +65,9 @@ def nodes(cluster):
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
         for result in pool.map(cluster.configure, hosts):
             result.check()
+    # A boot failure shows in the documented health check, whatever the
+    # launcher's exit status said.
+    assert [host.name for host in hosts if not host.is_running()] == []
     cluster.formed = cluster.form(hosts)
     return hosts
 
@@ -118,6 +114,20 @@ def test_formation_gives_one_cluster_of_three(cluster, nodes):
         assert node.cli('rabbitmq-diagnostics', 'erlang_cookie_hash').stdout \
             == nodes[0].cli('rabbitmq-diagnostics',
                             'erlang_cookie_hash').stdout
+
+
+def test_enabled_plugins_listen_on_every_node(nodes):
+    for node in nodes:
+        listeners = json.loads(node.cli(
+            'rabbitmq-diagnostics', 'listeners', '--formatter',
+            'json').stdout)['listeners']
+        ports = {row['port']: row['protocol'] for row in listeners}
+        assert ports[node.ports['amqp']] == 'amqp'
+        assert ports[node.ports['management']] == 'http'
+        assert ports[node.ports['prometheus']] == 'http/prometheus'
+        url = 'http://127.0.0.1:%d/metrics' % node.ports['prometheus']
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert b'rabbitmq_' in response.read()
 
 
 def test_formation_seeds_only_the_spec_user(cluster, nodes):
