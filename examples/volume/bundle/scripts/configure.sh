@@ -262,6 +262,10 @@ start_node() {
         echo "$pid" > "$DATA/launcher.pid"
     fi
     if ! wait_running "$NAME" "$pid"; then
+        # A bad setting is the first error logged; the crash report that
+        # follows it would push it out of the tail.
+        grep -h -m 10 '\[error\]' "$LOGS"/*.log "$LOGS/server.out" \
+            >&2 2> /dev/null || true
         tail -n 30 "$LOGS"/*.log "$LOGS/server.out" >&2 2> /dev/null || true
         fail "$NAME did not pass check_running"
     fi
