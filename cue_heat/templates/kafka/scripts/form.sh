@@ -16,7 +16,8 @@ print(mine[0]["address"] if mine else "")
 [ -n "$node_address" ] || fail "server ${deploy_server_id:-?} is not a member"
 live=$(printf '%s' "$members" | python3 -c '
 import json, sys
-print(" ".join(str(i) for i in sorted(int(m["node_id"]) for m in json.load(sys.stdin))))')
+ids = sorted(int(m["node_id"]) for m in json.load(sys.stdin))
+print(" ".join(map(str, ids)))')
 lowest=${live%% *}
 mine=$(grep '^node.id=' "$PROPERTIES" | cut -d= -f2)
 if [ "$mine" = "$lowest" ]; then

@@ -11,7 +11,8 @@ if [ ! -x "$QPID_HOME/bin/qpid-server" ]; then
         apt-get install -y -q openjdk-17-jre-headless ||
             apt-get install -y -q openjdk-21-jre-headless
     }
-    url=${CUE_QPID_URL:-https://archive.apache.org/dist/qpid/broker-j/$full/binaries/apache-qpid-broker-j-$full-bin.tar.gz}
+    mirror=${CUE_QPID_MIRROR:-https://archive.apache.org/dist/qpid/broker-j}
+    url=$mirror/$full/binaries/apache-qpid-broker-j-$full-bin.tar.gz
     mkdir -p "$QPID_HOME"
     curl -fsSL --retry 5 "$url" | tar -xz -C "$QPID_HOME" --strip-components=2
     id qpid >/dev/null 2>&1 || useradd --system --home-dir "$WORK" qpid

@@ -47,7 +47,8 @@ install_kafka() {
         apt-get install -y -q openjdk-17-jre-headless ||
             apt-get install -y -q openjdk-21-jre-headless
     }
-    local url=${CUE_KAFKA_URL:-https://archive.apache.org/dist/kafka/$full/kafka_2.13-$full.tgz}
+    local mirror=${CUE_KAFKA_MIRROR:-https://archive.apache.org/dist/kafka}
+    local url=$mirror/$full/kafka_2.13-$full.tgz
     log "installing Kafka $full from $url"
     mkdir -p "$KAFKA_HOME"
     curl -fsSL --retry 5 "$url" | tar -xz -C "$KAFKA_HOME" --strip-components=1

@@ -19,6 +19,8 @@ if [ -z "$brokers" ]; then
     systemctl stop kafka.service || true
     exit 0
 fi
+# TODO: cordon the broker first (cordoned.log.dirs, Kafka 4.3+) so that
+# no new partition lands on it while its replicas move.
 move_replicas_off "$node_id" "$others"
 systemctl stop kafka.service
 if [ -n "$other_address" ]; then
