@@ -354,11 +354,11 @@ def _view(cluster_id, public, state, created_at=None, updated_at=None,
     for member in members:
         info = nodes_out.get(member) or {}
         node_state = state.nodes.get(member)
-        nodes.append({
+        nodes.append(dict(_node_extras(member, info, outputs), **{
             'name': info.get('name') or member,
             'address': info.get('address'),
             'status': node_state.status if node_state else untouched,
-        })
+        }))
     return {
         'id': cluster_id,
         'name': public.get('name'),
@@ -379,6 +379,21 @@ def _view(cluster_id, public, state, created_at=None, updated_at=None,
         'nodes': nodes,
         'step': state.step,
     }
+
+
+def _node_extras(member, info, outputs):
+    """Return what a broker's templates add about a node, if anything.
+
+    ``role`` and ``node_id`` come from the node's own entry (Kafka's
+    controllers and brokers); a ``roles`` output (member name -> role,
+    as the nodes report it, e.g. Qpid's primary) takes precedence.
+    """
+    extras = {key: info[key] for key in ('role', 'node_id')
+              if info.get(key) is not None}
+    role = (outputs.get('roles') or {}).get(member)
+    if role:
+        extras['role'] = role
+    return extras
 
 
 def _summary(stack):

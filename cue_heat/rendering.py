@@ -27,8 +27,6 @@ ABSENT = 'OS::Heat::None'
 #: of the bundle's environment (only write_bundle's file holds them).
 HIDDEN_PARAMETERS = frozenset(['admin_password', 'tls_key', 'tls_cert',
                                'tls_ca'])
-#: Where the nodes keep the PEM files (rabbitmq.conf points there).
-TLS_DIR = '/etc/rabbitmq/tls'
 
 #: libyaml's safe loader when PyYAML has it: same result, much faster.
 _YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
@@ -99,31 +97,47 @@ def render(spec, config):
 
 def _context(spec, allow, config):
     """Gather what the templates may use, derived once from the spec."""
-    ports = allow['ports']
     tls = spec['tls'] is not None
-    scheme = ('amqps', 'https') if tls else ('amqp', 'http')
-    amqp = ports['amqps' if tls else 'amqp']
-    management = ports['management_tls' if tls else 'management']
-    prometheus = ports['prometheus_tls' if tls else 'prometheus']
+    services = _services(allow, tls)
     return {
         'spec': spec,
         'allow': allow,
         'max_size': config.max_size,
         'version': spec_module.version_tuple(spec['version']),
-        'host_prefix': host_prefix(spec['name']),
-        'ports': ports,
-        'tls_dir': TLS_DIR,
-        'client_ports': [amqp, management, prometheus],
-        'service_ports': {scheme[0]: amqp, 'management': management,
-                          'prometheus': prometheus},
+        'host_prefix': host_prefix(
+            spec['name'], allow.get('host_prefix_fallback', 'node')),
+        'ports': allow['ports'],
+        'tls_dir': allow.get('tls_dir', ''),
+        'client_ports': [service['port'] for service in services],
+        'service_ports': {service['name']: service['port']
+                          for service in services},
         'endpoints': [
-            {'type': scheme[0], 'uri': '%s://ADDRESS:%d' % (scheme[0], amqp)},
-            {'type': 'management',
-             'uri': '%s://ADDRESS:%d' % (scheme[1], management)},
-        ],
+            {'type': service['name'],
+             'uri': '%s://ADDRESS:%d' % (service['scheme'],
+                                         service['port'])}
+            for service in services if service['scheme']],
         'tuning': _tuning(spec, allow),
         'parts': {'volume': spec['volume_size'] > 0, 'tls': tls},
     }
+
+
+def _services(allow, tls):
+    """Resolve the allow-list's client services for TLS on or off.
+
+    Each becomes ``{name, port, scheme}``: the TLS variant's name, port
+    and endpoint scheme replace the plain ones when *tls*; ``scheme`` is
+    None for a service that is not published as an endpoint.
+    """
+    ports = allow['ports']
+    resolved = []
+    for service in allow['services']:
+        prefix = 'tls_' if tls else ''
+        resolved.append({
+            'name': service.get(prefix + 'name', service['name']),
+            'port': ports[service[prefix + 'port']],
+            'scheme': service.get(prefix + 'endpoint'),
+        })
+    return resolved
 
 
 def _tuning(spec, allow):
@@ -173,17 +187,19 @@ def _parameters(spec, config, context):
     return parameters
 
 
-def host_prefix(name):
+def host_prefix(name, fallback='node'):
     """Turn a free-text cluster name into a hostname prefix.
 
-    RabbitMQ names each node after its host, so the prefix keeps to
-    lowercase letters, digits and dashes, starts with a letter and leaves
-    room for the random suffix within DNS's 63 characters.
+    Brokers name nodes after their host (RabbitMQ's node name, Kafka's
+    and Qpid's advertised addresses), so the prefix keeps to lowercase
+    letters, digits and dashes, starts with a letter and leaves room for
+    the random suffix within DNS's 63 characters. A name that gives no
+    such start is prefixed with the broker's *fallback*.
     """
     slug = re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')[:20]
     slug = slug.rstrip('-')
     if not slug or not slug[0].isalpha():
-        slug = ('rmq-' + slug).rstrip('-')[:20].rstrip('-')
+        slug = (fallback + '-' + slug).rstrip('-')[:20].rstrip('-')
     return slug
 
 

@@ -26,9 +26,14 @@ ERROR = 'ERROR'
 #: Statuses during which another operation must not start.
 BUSY = (BUILDING, UPDATING, DELETING)
 
-#: Top-level resources whose nested stacks hold one entry per node.
+#: Top-level resources whose nested stacks hold one entry per node: the
+#: templates' contract. ``group`` is the resizable scaling group;
+#: ``controllers`` a fixed group some brokers add (Kafka's KRaft quorum);
+#: each formation is a deployment group over one of them.
 GROUP = 'group'
 FORMATION = 'formation'
+NODE_GROUPS = (GROUP, 'controllers')
+FORMATIONS = (FORMATION, 'controller_formation')
 #: How much of a failed deployment's stderr a reason carries.
 STDERR_TAIL_LINES = 5
 STDERR_TAIL_CHARS = 400
@@ -89,9 +94,9 @@ def place(stack, event):
         return Place(node='', step='', path=())
     if not _is_nested_stack_event(event):
         path = path + (event.get('resource_name') or '',)
-    if len(path) >= 2 and path[0] in (GROUP, FORMATION):
+    if len(path) >= 2 and path[0] in NODE_GROUPS + FORMATIONS:
         step = path[2] if len(path) > 2 else (
-            'node' if path[0] == GROUP else FORMATION)
+            'node' if path[0] in NODE_GROUPS else FORMATION)
         return Place(node=path[1], step=step, path=path)
     return Place(node='', step=path[-1], path=path)
 

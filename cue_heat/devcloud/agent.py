@@ -163,5 +163,6 @@ def _result(entry, server, inputs, failure, rules):
             if failure:
                 data[key] = failure.stderr
             continue
-        data[key] = rules.outputs.get(key, server.default_output(key))
+        data[key] = rules.output_for(
+            server.name, key, server.default_output(key))
     return data

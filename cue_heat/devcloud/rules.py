@@ -7,12 +7,16 @@ it::
     {"fail": [{"node": "*-2", "config": "configure",
                "status_code": 1, "stderr": "boom"}],
      "delay": 0,
-     "outputs": {"node_ip": "10.0.0.1"}}
+     "outputs": {"node_ip": "10.0.0.1"},
+     "node_outputs": [{"node": "*-ab12cd", "outputs": {"role": "x"}}]}
 
 ``node`` is an fnmatch glob over the server's name; ``config`` a glob over
 the deployment's resource name (``configure``, ``leave``, ...) or its
 config's name. ``delay`` is how many seconds the agent waits before it
-answers a deployment; ``outputs`` gives values for declared outputs.
+answers a deployment; ``outputs`` gives values for declared outputs, and
+``node_outputs`` values for the servers whose name matches ``node``
+(the first match wins over ``outputs``): how a test plays what the nodes
+would report, such as which one is a broker's primary.
 """
 
 import dataclasses
@@ -49,6 +53,7 @@ class Rules:
     failures: tuple = ()
     delay: float = 0.0
     outputs: dict = dataclasses.field(default_factory=dict)
+    node_outputs: tuple = ()
 
     def failure_for(self, node, names):
         """Return the first Failure covering *node* and *names*, or None."""
@@ -56,6 +61,14 @@ class Rules:
             if failure.matches(node, names):
                 return failure
         return None
+
+    def output_for(self, node, key, default):
+        """Return the value of output *key* for server *node*."""
+        for entry in self.node_outputs:
+            if (fnmatch.fnmatchcase(node, entry['node'])
+                    and key in entry['outputs']):
+                return entry['outputs'][key]
+        return self.outputs.get(key, default)
 
 
 def load(path):
@@ -66,7 +79,8 @@ def load(path):
         return Rules(
             failures=tuple(Failure(**rule) for rule in data.get('fail', ())),
             delay=float(data.get('delay', 0)),
-            outputs=dict(data.get('outputs', {})))
+            outputs=dict(data.get('outputs', {})),
+            node_outputs=tuple(data.get('node_outputs', ())))
     except FileNotFoundError:
         return Rules()
     except (ValueError, TypeError) as ex:
@@ -79,7 +93,8 @@ class RulesFile:
 
     def __init__(self, path):
         self.path = str(path)
-        self._data = {'fail': [], 'delay': 0, 'outputs': {}}
+        self._data = {'fail': [], 'delay': 0, 'outputs': {},
+                      'node_outputs': []}
 
     def fail(self, node='*', config='configure', status_code=1,
              stderr=DEFAULT_STDERR):
@@ -99,9 +114,22 @@ class RulesFile:
         self._data['outputs'][name] = value
         self._save()
 
+    def node_output(self, node, name, value):
+        """Answer output *name* with *value* on servers matching *node*.
+
+        A later call for the same *node* and *name* replaces the earlier.
+        """
+        kept = [entry for entry in self._data['node_outputs']
+                if not (entry['node'] == node
+                        and list(entry['outputs']) == [name])]
+        self._data['node_outputs'] = [
+            {'node': node, 'outputs': {name: value}}] + kept
+        self._save()
+
     def reset(self):
         """Go back to completing every deployment at once, successfully."""
-        self._data = {'fail': [], 'delay': 0, 'outputs': {}}
+        self._data = {'fail': [], 'delay': 0, 'outputs': {},
+                      'node_outputs': []}
         self._save()
 
     def _save(self):

@@ -276,3 +276,25 @@ def test_delete_of_vanishing_stack_is_fine(service, stacks):
 def test_delete_of_unknown_cluster_is_not_found(service):
     with pytest.raises(errors.ClusterNotFound):
         service.delete('nothing')
+
+
+def test_view_carries_node_roles_and_ids_from_the_outputs():
+    outputs = {
+        'nodes': {'m1': {'name': 'q-1', 'address': '10.0.0.1',
+                         'server_id': 's1'},
+                  '0': {'name': 'k-c', 'address': '10.0.0.2',
+                        'server_id': 's2', 'role': 'controller',
+                        'node_id': 167772162}},
+        'roles': {'m1': 'primary'},
+    }
+
+    view = clusters._view('id', {}, status.ClusterStatus(status.ACTIVE),
+                          outputs=outputs)
+
+    nodes = {node['name']: node for node in view['nodes']}
+    assert nodes['q-1']['role'] == 'primary'
+    assert nodes['k-c']['role'] == 'controller'
+    assert nodes['k-c']['node_id'] == 167772162
+    assert 'role' not in clusters._view(
+        'id', {}, status.ClusterStatus(status.ACTIVE), outputs={
+            'nodes': {'m': {'name': 'r', 'address': 'a'}}})['nodes'][0]

@@ -275,3 +275,29 @@ def test_stderr_tail_keeps_the_last_lines_only():
 
     assert tail.startswith('line 15')
     assert tail.endswith('line 19')
+
+
+def _nested_event(stack, nested, resource, resource_status):
+    return {
+        'id': 'n', 'event_time': '2026-12-04T06:00:00Z',
+        'resource_name': resource, 'logical_resource_id': resource,
+        'physical_resource_id': 'x', 'resource_status': resource_status,
+        'resource_status_reason': '',
+        'links': [{'rel': 'stack', 'href': 'http://h/v1/p/stacks/%s/%s' % (
+            nested, 'id')}],
+    }
+
+
+def test_fixed_controller_group_names_node_and_step():
+    stack = {'stack_name': 'cue-k', 'id': 'top'}
+    controllers = 'cue-k-controllers-abcdefghijkl'
+    member = controllers + '-0-mnopqrstuvwx'
+    event = _nested_event(stack, member, 'server', 'CREATE_FAILED')
+    formation = _nested_event(
+        stack, 'cue-k-controller_formation-abcdefghijkl', '0',
+        'CREATE_FAILED')
+
+    assert status.place(stack, event) == status.Place(
+        node='0', step='server', path=('controllers', '0', 'server'))
+    assert status.place(stack, formation).step == status.FORMATION
+    assert status.place(stack, formation).node == '0'
