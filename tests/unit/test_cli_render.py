@@ -166,7 +166,7 @@ def test_render_flags_override_the_spec_file(tmp_path):
                  ['size: Size must be at most 7 (got 9).'],
                  id='size-over-limit'),
     pytest.param(_flags(**{'--broker': 'redis'}), None,
-                 ["Broker 'redis' is not one of: rabbitmq."],
+                 ["Broker 'redis' is not one of: kafka, qpid, rabbitmq."],
                  id='unknown-broker'),
     pytest.param(_flags(**{'--broker-version': '2.8'}), None,
                  ["version: Version '2.8' is not offered for rabbitmq"],

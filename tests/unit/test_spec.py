@@ -121,7 +121,7 @@ def test_load_spec_accepts_and_completes(config, body, expected):
 INVALID = [
     # Unknown broker or version.
     pytest.param(_body(broker='redis'), ('broker',),
-                 "Broker 'redis' is not one of: rabbitmq.",
+                 "Broker 'redis' is not one of: kafka, qpid, rabbitmq.",
                  id='unknown-broker'),
     pytest.param(_body(version='5.0'), ('version',),
                  "Version '5.0' is not offered for rabbitmq; choose one "
@@ -381,13 +381,13 @@ def test_load_spec_follows_the_configured_limits():
 
 
 def test_load_spec_refuses_a_broker_the_operator_left_out():
-    config = config_module.Config(brokers=('kafka',))
+    config = config_module.Config(brokers=('qpid', 'kafka'))
 
     with pytest.raises(errors.UnknownBroker) as caught:
         spec_module.load_spec(_body(), config)
 
     assert caught.value.messages == {
-        'broker': ["Broker 'rabbitmq' is not one of: ."]}
+        'broker': ["Broker 'rabbitmq' is not one of: kafka, qpid."]}
 
 
 def test_public_spec_drops_the_secrets_only(config):
