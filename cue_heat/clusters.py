@@ -1,36 +1,24 @@
 """The cluster lifecycle: create, list, show, resize, heal, delete.
 
 A cluster is one Heat stack and nothing else: its id is the stack id,
-its spec is the stack's ``cluster_spec`` parameter, and the tags below
-mark it as cue-heat's and carry what a listing shows without one Heat
-call per cluster. Heat tags cannot hold commas and are at most 80
-characters, so the user's name is kept in the ``cluster_name`` parameter
-and the tags only hold a digest of it (for the same-name conflict check)
-and a percent-encoded, possibly shortened copy for listings.
+its spec is the stack's ``cluster_spec`` parameter, and tags mark it as
+cue-heat's (:mod:`cue_heat.views` reads them back). This module decides
+what happens; views say what users see.
 """
 
 import datetime
-import hashlib
-import json
 import logging
 import re
 import time
-import urllib.parse
 
 from cue_heat import errors
-from cue_heat import health as health_module
 from cue_heat import rendering
 from cue_heat import spec as spec_module
 from cue_heat import status as status_module
+from cue_heat import views
 
 LOG = logging.getLogger(__name__)
 
-TAG = 'cue-heat'
-BROKER_TAG = 'cue-heat-broker='
-KEY_TAG = 'cue-heat-key='
-NAME_TAG = 'cue-heat-name='
-SIZE_TAG = 'cue-heat-size='
-MAX_TAG_LENGTH = 80
 #: Heat's rule for stack names, checked with ``fullmatch`` because
 #: Heat's own check lets a trailing newline through.
 STACK_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_.-]{0,254}')
@@ -68,8 +56,9 @@ class ClusterService:
         """
         spec = spec_module.load_spec(body, self._config)
         name = spec['name']
-        key = KEY_TAG + _digest(name)
-        taken = [stack for stack in self._stacks.list_stacks([TAG, key])
+        key = views.KEY_TAG + views.digest(name)
+        taken = [stack for stack in
+                 self._stacks.list_stacks([views.TAG, key])
                  if stack.get('stack_status') != 'DELETE_COMPLETE']
         if taken:
             raise errors.ClusterConflict(
@@ -77,14 +66,15 @@ class ClusterService:
                     name, taken[0]['id']))
         bundle = rendering.render(spec, self._config)
         stack_name = stack_name_for(name)
-        tags = [TAG, BROKER_TAG + spec['broker'], key,
-                _name_tag(name), SIZE_TAG + str(spec['size'])]
+        tags = [views.TAG, views.BROKER_TAG + spec['broker'], key,
+                views.name_tag(name), views.SIZE_TAG + str(spec['size'])]
         stack_id = self._stacks.create_stack(stack_name, bundle, tags)
         LOG.info('Creating stack %s for cluster %s (broker=%s, size=%s)',
                  stack_name, stack_id, spec['broker'], spec['size'])
-        return _view(stack_id, spec_module.public_spec(spec),
-                     status_module.ClusterStatus(status_module.BUILDING),
-                     created_at=_isotime(self._now()))
+        return views.cluster_view(
+            stack_id, spec_module.public_spec(spec),
+            status_module.ClusterStatus(status_module.BUILDING),
+            created_at=_isotime(self._now()))
 
     def list(self, marker=None, limit=None):
         """Return one page of the project's clusters, newest first.
@@ -93,8 +83,8 @@ class ClusterService:
         cluster would cost one Heat call each. :meth:`show` is exact.
         """
         stacks = self._stacks.list_stacks(
-            [TAG], marker=marker, limit=limit or DEFAULT_LIST_LIMIT)
-        return [_summary(stack) for stack in stacks]
+            [views.TAG], marker=marker, limit=limit or DEFAULT_LIST_LIMIT)
+        return [views.summary(stack) for stack in stacks]
 
     def show(self, cluster_id):
         """Return the cluster with its status, nodes and endpoints.
@@ -116,7 +106,7 @@ class ClusterService:
         """
         stack = self._cluster_stack(cluster_id, resolve_outputs=True)
         current = int(stack['parameters'].get('size', 0))
-        _check_size(size, _public_spec(stack).get('broker') or
+        _check_size(size, views.public_spec(stack).get('broker') or
                     spec_module.DEFAULT_BROKER, self._config)
         nodes = list(nodes or ())
         if len(nodes) > max(current - size, 0):
@@ -126,7 +116,8 @@ class ClusterService:
         self._check_idle(stack)
         members = self._members(stack, nodes)
         self._mark_unhealthy(stack, members, 'removed by resize')
-        tags = _replace_tag(stack.get('tags'), SIZE_TAG, str(size))
+        tags = views.replace_tag(
+            stack.get('tags'), views.SIZE_TAG, str(size))
         self._stacks.update_stack(
             stack['id'], {'size': size}, tags=tags)
         LOG.info('Resizing cluster %s from %d to %d (removing %s)',
@@ -183,7 +174,7 @@ class ClusterService:
             *marker* for the next page.
         """
         stack = self._cluster_stack(cluster_id, resolve_outputs=True)
-        names = _node_names(stack)
+        names = views.node_names(stack)
         events = self._stacks.list_events(
             stack['id'], marker=marker, limit=limit, nested_depth=2)
         return [status_module.history_entry(stack, event, names)
@@ -192,13 +183,13 @@ class ClusterService:
     def _cluster_stack(self, cluster_id, resolve_outputs=False):
         stack = self._stacks.get_stack(
             cluster_id, resolve_outputs=resolve_outputs)
-        if TAG not in (stack.get('tags') or ()):
+        if views.TAG not in (stack.get('tags') or ()):
             raise errors.ClusterNotFound(cluster_id)
         return stack
 
     def _status(self, stack, pending=False):
         events = self._operation_events(stack)
-        names = _node_names(stack)
+        names = views.node_names(stack)
         leaves = status_module.failed_leaves(stack, events)
         deployments = {}
         for event in leaves:
@@ -230,11 +221,12 @@ class ClusterService:
 
     def _full_view(self, stack, pending=False):
         state = self._status(stack, pending=pending)
-        public = _public_spec(stack)
-        return _view(stack['id'], public, state,
-                     created_at=stack.get('creation_time'),
-                     updated_at=stack.get('updated_time'),
-                     outputs=_outputs(stack))
+        public = views.public_spec(stack)
+        return views.cluster_view(
+            stack['id'], public, state,
+            created_at=stack.get('creation_time'),
+            updated_at=stack.get('updated_time'),
+            outputs=views.outputs(stack))
 
     def _updating_view(self, stack_id):
         """Show the cluster as UPDATING right after Heat took an update."""
@@ -259,7 +251,7 @@ class ClusterService:
         members = {resource['resource_name'] for resource in
                    self._stacks.list_resources(self._group_id(stack))}
         by_name = {name: member
-                   for member, name in _node_names(stack).items()}
+                   for member, name in views.node_names(stack).items()}
         found = []
         for node in nodes:
             member = node if node in members else by_name.get(node)
@@ -311,7 +303,7 @@ def stack_name_for(name):
     characters apart.
     """
     slug = re.sub(r'[^A-Za-z0-9_.-]+', '-', name).strip('-.')[:40]
-    stack_name = 'cue-%s-%s' % (slug or 'cluster', _digest(name)[:8])
+    stack_name = 'cue-%s-%s' % (slug or 'cluster', views.digest(name)[:8])
     if not STACK_NAME.fullmatch(stack_name):
         raise errors.InvalidSpec({'name': [
             'Name %r gives no valid stack name.' % name]})
@@ -332,110 +324,6 @@ def _check_size(size, broker, config):
                 size, allow.get('reason', 'the broker forbids it'))]})
 
 
-def _view(cluster_id, public, state, created_at=None, updated_at=None,
-          outputs=None):
-    outputs = outputs or {}
-    nodes_out = outputs.get('nodes') or {}
-    # NOTE: a node the current operation did not touch is as it was:
-    # ACTIVE, unless the whole cluster is being built or deleted.
-    untouched = state.status if state.status in (
-        status_module.BUILDING, status_module.DELETING,
-        status_module.DELETED) else status_module.ACTIVE
-    # NOTE: the nodes output is the truth once Heat resolves it; until
-    # then (building, failed) the members seen in events stand in.
-    members = sorted(nodes_out) or sorted(
-        member for member, node in state.nodes.items()
-        if node.status != status_module.DELETED)
-    health, health_reason = health_module.UNKNOWN, ''
-    if state.status == status_module.ACTIVE:
-        health, health_reason = health_module.broker_health(
-            outputs.get('health'), nodes_out)
-    nodes = []
-    for member in members:
-        info = nodes_out.get(member) or {}
-        node_state = state.nodes.get(member)
-        nodes.append(dict(_node_extras(member, info, outputs), **{
-            'name': info.get('name') or member,
-            'address': info.get('address'),
-            'status': node_state.status if node_state else untouched,
-        }))
-    return {
-        'id': cluster_id,
-        'name': public.get('name'),
-        'broker': public.get('broker'),
-        'version': public.get('version'),
-        'size': public.get('size'),
-        'flavor': public.get('flavor'),
-        'image': public.get('image'),
-        'network_id': public.get('network_id') or [],
-        'volume_size': public.get('volume_size'),
-        'status': state.status,
-        'status_reason': state.reason,
-        'created_at': created_at,
-        'updated_at': updated_at,
-        'health': health, 'health_reason': health_reason,
-        'endpoints': (outputs.get('endpoints') or []
-                      if state.status == status_module.ACTIVE else []),
-        'nodes': nodes,
-        'step': state.step,
-    }
-
-
-def _node_extras(member, info, outputs):
-    """Return what a broker's templates add about a node, if anything.
-
-    ``role`` and ``node_id`` come from the node's own entry (Kafka's
-    controllers and brokers); a ``roles`` output (member name -> role,
-    as the nodes report it, e.g. Qpid's primary) takes precedence.
-    """
-    extras = {key: info[key] for key in ('role', 'node_id')
-              if info.get(key) is not None}
-    role = (outputs.get('roles') or {}).get(member)
-    if role:
-        extras['role'] = role
-    return extras
-
-
-def _summary(stack):
-    """Build a list entry from what a stack listing carries."""
-    tags = _tag_values(stack.get('tags'))
-    state = status_module.cluster_status(stack, [])
-    return {
-        'id': stack['id'],
-        'name': urllib.parse.unquote(tags.get(NAME_TAG, '')),
-        'broker': tags.get(BROKER_TAG),
-        'size': int(tags[SIZE_TAG]) if SIZE_TAG in tags else None,
-        'status': state.status,
-        'status_reason': state.reason,
-        'created_at': stack.get('creation_time'),
-        'updated_at': stack.get('updated_time'),
-    }
-
-
-def _public_spec(stack):
-    parameters = stack.get('parameters') or {}
-    try:
-        public = json.loads(parameters.get('cluster_spec') or '{}')
-    except ValueError:
-        public = {}
-    public.setdefault('name', parameters.get('cluster_name'))
-    if parameters.get('size'):
-        public['size'] = int(parameters['size'])
-    return public
-
-
-def _outputs(stack):
-    return {output['output_key']: output.get('output_value')
-            for output in stack.get('outputs') or ()
-            if not output.get('output_error')}
-
-
-def _node_names(stack):
-    nodes = _outputs(stack).get('nodes') or {}
-    return {member: (info or {}).get('name') or member
-            for member, info in nodes.items()}
-
-
 def _member_of(stack, resource):
     """Return the group member a nested resource belongs to."""
     event_like = dict(resource, resource_status='CHECK_FAILED')
@@ -447,33 +335,6 @@ def _is_deployment(stack, event):
     """Tell whether a failed event is a software deployment's."""
     where = status_module.place(stack, event)
     return where.step in DEPLOYMENT_STEPS
-
-
-def _tag_values(tags):
-    values = {}
-    for tag in tags or ():
-        for prefix in (BROKER_TAG, KEY_TAG, NAME_TAG, SIZE_TAG):
-            if tag.startswith(prefix):
-                values[prefix] = tag[len(prefix):]
-    return values
-
-
-def _replace_tag(tags, prefix, value):
-    kept = [tag for tag in tags or () if not tag.startswith(prefix)]
-    return kept + [prefix + value]
-
-
-def _name_tag(name):
-    """Percent-encode *name* into a tag, cut to Heat's 80 characters."""
-    quoted = urllib.parse.quote(name, safe='')
-    quoted = quoted[:MAX_TAG_LENGTH - len(NAME_TAG)]
-    if '%' in quoted[-2:]:
-        quoted = quoted[:quoted.rindex('%')]
-    return NAME_TAG + quoted
-
-
-def _digest(name):
-    return hashlib.sha256(name.encode('utf-8')).hexdigest()[:20]
 
 
 def _utcnow():

@@ -9,6 +9,7 @@ from cue_heat import clusters
 from cue_heat import config as config_module
 from cue_heat import errors
 from cue_heat import status
+from cue_heat import views
 
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.timezone.utc)
 BODY = {
@@ -288,13 +289,13 @@ def test_view_carries_node_roles_and_ids_from_the_outputs():
         'roles': {'m1': 'primary'},
     }
 
-    view = clusters._view('id', {}, status.ClusterStatus(status.ACTIVE),
-                          outputs=outputs)
+    view = views.cluster_view('id', {}, status.ClusterStatus(status.ACTIVE),
+                              outputs=outputs)
 
     nodes = {node['name']: node for node in view['nodes']}
     assert nodes['q-1']['role'] == 'primary'
     assert nodes['k-c']['role'] == 'controller'
     assert nodes['k-c']['node_id'] == 167772162
-    assert 'role' not in clusters._view(
+    assert 'role' not in views.cluster_view(
         'id', {}, status.ClusterStatus(status.ACTIVE), outputs={
             'nodes': {'m': {'name': 'r', 'address': 'a'}}})['nodes'][0]
