@@ -11,6 +11,7 @@ import logging
 import re
 import time
 
+from cue_heat import allow_lists
 from cue_heat import errors
 from cue_heat import rendering
 from cue_heat import spec as spec_module
@@ -312,7 +313,7 @@ def stack_name_for(name):
 
 def _check_size(size, broker, config):
     """Refuse sizes outside the operator's limit or the broker's rules."""
-    allow = spec_module.load_allow_list(broker).get('sizes') or {}
+    allow = allow_lists.load_allow_list(broker).get('sizes') or {}
     if (isinstance(size, bool) or not isinstance(size, int)
             or not 1 <= size <= config.max_size):
         raise errors.InvalidSpec({'size': [

@@ -18,6 +18,7 @@ import tempfile
 import jinja2
 import yaml
 
+from cue_heat import allow_lists
 from cue_heat import errors
 from cue_heat import spec as spec_module
 
@@ -70,7 +71,7 @@ def render(spec, config):
         missing, fails to render, or renders into invalid HOT.
     """
     broker = spec['broker']
-    allow = spec_module.load_allow_list(broker)
+    allow = allow_lists.load_allow_list(broker)
     recipe = allow['bundle']
     context = _context(spec, allow, config)
 
@@ -103,7 +104,7 @@ def _context(spec, allow, config):
         'spec': spec,
         'allow': allow,
         'max_size': config.max_size,
-        'version': spec_module.version_tuple(spec['version']),
+        'version': allow_lists.version_tuple(spec['version']),
         'host_prefix': host_prefix(
             spec['name'], allow.get('host_prefix_fallback', 'node')),
         'ports': allow['ports'],
@@ -147,11 +148,11 @@ def _tuning(spec, allow):
     the version has it), so the cluster never runs on a development
     default such as a 50 MB disk limit.
     """
-    version = spec_module.version_tuple(spec['version'])
+    version = allow_lists.version_tuple(spec['version'])
     lines = []
     for name, key in sorted(allow['tuning'].items()):
         value = spec['config'].get(name, key.get('default'))
-        if value is None or version < spec_module.version_tuple(
+        if value is None or version < allow_lists.version_tuple(
                 key.get('min_version', '0')):
             continue
         lines.append({'name': name, 'conf_key': key['conf_key'],

@@ -9,17 +9,14 @@ described, never echoed.
 """
 
 import copy
-import functools
-import importlib.resources
-import ipaddress
 import re
 
 import marshmallow
 from marshmallow import fields
 from marshmallow import validate
-import yaml
-
+from cue_heat import allow_lists
 from cue_heat import errors
+from cue_heat import spec_fields
 
 #: Broker used when a spec names none (Cue v1 only knew RabbitMQ).
 DEFAULT_BROKER = 'rabbitmq'
@@ -28,123 +25,9 @@ MAX_VOLUME_SIZE = 16384
 #: Client networks allowed when the spec names none.
 DEFAULT_CLIENT_CIDR = '0.0.0.0/0'
 
-_UUID = re.compile(
-    r'^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?'
-    r'[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$')
-_PEM = re.compile(
-    r'^-----BEGIN ([A-Z0-9 ]+)-----\r?\n[A-Za-z0-9+/=\r\n]+'
-    r'-----END \1-----\s*$')
 _TYPE_NAMES = {'integer': int, 'number': (int, float), 'string': str}
 _ARTICLES = {'integer': 'an integer', 'number': 'a number',
              'string': 'a string'}
-
-
-class _Text(fields.String):
-    """A string field whose type error shows what it got."""
-
-    default_error_messages = {
-        'invalid': 'Must be text (got {input!r}).',
-        'null': 'Must be text (got null).',
-    }
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise self.make_error('invalid', input=value)
-        return value
-
-
-class _Secret(_Text):
-    """A secret string field: its errors describe the value, never show it.
-
-    :param low: shortest length accepted.
-    :param high: longest length accepted.
-    """
-
-    default_error_messages = {
-        'invalid': 'Must be text (got a value of type {kind}).',
-        'null': 'Must be text (got null).',
-        'length': 'Must be {low} to {high} characters long (got a '
-                  '{length}-character value).',
-    }
-
-    def __init__(self, low, high, **kwargs):
-        super().__init__(**kwargs)
-        self.low, self.high = low, high
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise self.make_error('invalid', kind=type(value).__name__)
-        if not self.low <= len(value) <= self.high:
-            raise self.make_error('length', low=self.low, high=self.high,
-                                  length=len(value))
-        return value
-
-
-class _Block(fields.Nested):
-    """A nested block whose type error says what it got.
-
-    Only the type is shown: a block that is not a mapping may still hold
-    a password or a private key.
-    """
-
-    default_error_messages = {
-        'type': 'Must be a mapping (got a value of type {kind}).'}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, dict):
-            raise self.make_error('type', kind=type(value).__name__)
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class _Mapping(fields.Dict):
-    """A free-form mapping whose type error shows what it got."""
-
-    default_error_messages = {
-        'invalid': 'Must be a mapping (got {input!r}).'}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, dict):
-            raise self.make_error('invalid', input=value)
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-def _integer(**kwargs):
-    return fields.Integer(strict=True, error_messages={
-        'invalid': 'Must be a whole number (got {input!r}).',
-        'null': 'Must be a whole number (got null).'}, **kwargs)
-
-
-def _text(low, high, **kwargs):
-    return _Text(validate=validate.Length(
-        low, high, error='Must be {min} to {max} characters long '
-        '(got {input!r}).'), **kwargs)
-
-
-def _uuid(value):
-    if not _UUID.match(value):
-        raise marshmallow.ValidationError(
-            'Must be a network UUID (got %r).' % value)
-
-
-def _cidr(value):
-    try:
-        ipaddress.ip_network(value, strict=True)
-    except ValueError as ex:
-        raise marshmallow.ValidationError(
-            'Must be a network in CIDR notation such as 10.0.0.0/24 '
-            '(got %r: %s).' % (value, ex)) from ex
-
-
-def _pem(label, secret=False):
-    def check(value):
-        match = _PEM.match(value.strip() + '\n')
-        if not match or label not in match.group(1):
-            # A private key's text is secret, even a mangled one.
-            shown = '' if secret else ' starting %r' % value[:30]
-            raise marshmallow.ValidationError(
-                'Must be PEM text with a %s block (got %d characters%s).'
-                % (label, len(value), shown))
-    return check
 
 
 class _StrictSchema(marshmallow.Schema):
@@ -162,117 +45,87 @@ class _StrictSchema(marshmallow.Schema):
 class TokenSchema(_StrictSchema):
     """The broker user's name and password (Cue v1 ``token``)."""
 
-    username = _text(1, 64, required=True, metadata={
+    username = spec_fields.text(1, 64, required=True, metadata={
         'description': 'Broker user created on every node.'})
-    password = _Secret(1, 1024, required=True, load_only=True, metadata={
-        'description': 'Password of that user (never shown again).'})
+    password = spec_fields.Secret(
+        1, 1024, required=True, load_only=True, metadata={
+            'description': 'Password of that user (never shown again).'})
 
 
 class AuthenticationSchema(_StrictSchema):
     """Cue v1 authentication block: only PLAIN is defined."""
 
-    type = _Text(required=True, validate=validate.OneOf(
+    type = spec_fields.Text(required=True, validate=validate.OneOf(
         ['PLAIN'], error='Must be one of: {choices} (got {input!r}).'),
         metadata={'description': 'Authentication type; PLAIN only.'})
-    token = _Block(TokenSchema, required=True)
+    token = spec_fields.Block(TokenSchema, required=True)
 
 
 class TLSSchema(_StrictSchema):
     """Operator-supplied certificate, key and CA for the listeners."""
 
-    cert = _Text(required=True, validate=_pem('CERTIFICATE'), metadata={
-        'description': 'PEM server certificate (chain) for every node.'})
-    key = _Secret(1, 65536, required=True, load_only=True,
-                  validate=_pem('PRIVATE KEY', secret=True), metadata={
-                      'description': 'PEM private key of that certificate.'})
-    ca = _Text(required=True, validate=_pem('CERTIFICATE'), metadata={
-        'description': 'PEM CA bundle used to verify clients and peers.'})
+    cert = spec_fields.Text(
+        required=True, validate=spec_fields.pem('CERTIFICATE'), metadata={
+            'description': 'PEM server certificate (chain) for every node.'})
+    key = spec_fields.Secret(
+        1, 65536, required=True, load_only=True,
+        validate=spec_fields.pem('PRIVATE KEY', secret=True), metadata={
+            'description': 'PEM private key of that certificate.'})
+    ca = spec_fields.Text(
+        required=True, validate=spec_fields.pem('CERTIFICATE'), metadata={
+            'description': 'PEM CA bundle used to verify clients and peers.'})
 
 
 class ClusterSpecSchema(_StrictSchema):
     """A cluster spec: Cue v1 fields plus cue-heat's extensions."""
 
-    name = _text(1, 255, required=True, metadata={
+    name = spec_fields.text(1, 255, required=True, metadata={
         'description': 'Free text shown to users.'})
-    size = _integer(required=True, validate=validate.Range(
+    size = spec_fields.integer(required=True, validate=validate.Range(
         min=1, error='Must be at least {min} (got {input!r}).'), metadata={
             'description': 'Number of nodes; the service sets the limit.'})
-    flavor = _text(1, 255, metadata={
+    flavor = spec_fields.text(1, 255, metadata={
         'description': 'Nova flavor of every node; service default.'})
     network_id = fields.List(
-        _Text(validate=_uuid), required=True, validate=validate.Length(
+        spec_fields.Text(validate=spec_fields.network_uuid), required=True,
+        validate=validate.Length(
             1, 1, error='Must list exactly one network (got {input!r}).'),
         error_messages={'invalid': 'Must be a list of network UUIDs.'},
         metadata={'description': 'The one Neutron network, as a list.'})
-    volume_size = _integer(load_default=0, validate=validate.Range(
-        0, MAX_VOLUME_SIZE, error='Must be from {min} to {max} GB '
-        '(got {input!r}).'), metadata={
-            'description': 'Data volume per node in GB; 0 for none.'})
-    authentication = _Block(AuthenticationSchema, required=True)
-    broker = _text(1, 64, load_default=DEFAULT_BROKER, metadata={
+    volume_size = spec_fields.integer(
+        load_default=0, validate=validate.Range(
+            0, MAX_VOLUME_SIZE, error='Must be from {min} to {max} GB '
+            '(got {input!r}).'), metadata={
+                'description': 'Data volume per node in GB; 0 for none.'})
+    authentication = spec_fields.Block(AuthenticationSchema, required=True)
+    broker = spec_fields.text(1, 64, load_default=DEFAULT_BROKER, metadata={
         'description': 'rabbitmq (default), kafka or qpid.'})
-    version = _text(1, 32, metadata={
+    version = spec_fields.text(1, 32, metadata={
         'description': 'Broker version line such as 4.2; default set '
                        'by the service.'})
-    image = _text(1, 255, metadata={
+    image = spec_fields.text(1, 255, metadata={
         'description': 'Glance image of every node; service default.'})
-    key_name = _text(1, 255, metadata={
+    key_name = spec_fields.text(1, 255, metadata={
         'description': 'Nova key pair for SSH access to the nodes.'})
-    availability_zone = _text(1, 255, metadata={
+    availability_zone = spec_fields.text(1, 255, metadata={
         'description': 'Nova and Cinder availability zone.'})
-    volume_type = _text(1, 255, metadata={
+    volume_type = spec_fields.text(1, 255, metadata={
         'description': 'Cinder volume type of the data volumes.'})
-    client_cidr = _Text(load_default=DEFAULT_CLIENT_CIDR, validate=_cidr,
-                        metadata={'description': 'Network allowed to '
-                                  'reach the client ports.'})
-    tls = _Block(TLSSchema, metadata={
+    client_cidr = spec_fields.Text(
+        load_default=DEFAULT_CLIENT_CIDR, validate=spec_fields.cidr,
+        metadata={'description': 'Network allowed to reach the client '
+                                 'ports.'})
+    tls = spec_fields.Block(TLSSchema, metadata={
         'description': 'Serve AMQPS and HTTPS with these PEM texts.'})
-    config = _Mapping(keys=_Text(), load_default=dict, metadata={
-        'description': 'Broker tuning keys; see GET /v1/brokers.'})
+    config = spec_fields.Mapping(
+        keys=spec_fields.Text(), load_default=dict, metadata={
+            'description': 'Broker tuning keys; see GET /v1/brokers.'})
 
 
 # PERF: building a schema copies every field (and the nested schemas)
 # and took half of load_spec; loading keeps no state in the schema, so
 # one instance serves every call.
 _SPEC_SCHEMA = ClusterSpecSchema()
-
-
-@functools.lru_cache(maxsize=None)
-def load_allow_list(broker):
-    """Return the parsed ``broker.yaml`` allow-list of *broker*.
-
-    NOTE: the style keeps yaml in rendering.py, but the allow-list is
-    the spec's own rule book, read once and cached here.
-
-    :raises cue_heat.errors.TemplateError: the file is missing or broken.
-    """
-    path = importlib.resources.files('cue_heat') / 'templates' / broker
-    try:
-        return yaml.safe_load((path / 'broker.yaml').read_text())
-    except (OSError, yaml.YAMLError) as ex:
-        raise errors.TemplateError(
-            'Allow-list of broker %s cannot be read: %s' % (broker, ex)
-        ) from ex
-
-
-def known_brokers(config):
-    """Return the configured brokers that have a template folder."""
-    root = importlib.resources.files('cue_heat') / 'templates'
-    return tuple(broker for broker in config.brokers
-                 if (root / broker / 'broker.yaml').is_file())
-
-
-def allowed_versions(broker, config):
-    """Return (versions, default_version) for *broker* under *config*."""
-    allow = load_allow_list(broker)
-    limits = config.limits_for(broker)
-    versions = tuple(version for version in (limits.versions or ())
-                     if version in allow['versions']) or tuple(
-                         allow['versions'])
-    default = limits.default_version or allow['default_version']
-    if default not in versions:
-        default = versions[0]
-    return versions, default
 
 
 def load_spec(body, config):
@@ -290,7 +143,7 @@ def load_spec(body, config):
             'The cluster spec must be a mapping (got %s).'
             % type(body).__name__]})
     broker = body.get('broker', DEFAULT_BROKER)
-    known = known_brokers(config)
+    known = allow_lists.known_brokers(config)
     if broker not in known:
         raise errors.UnknownBroker(broker, known)
 
@@ -306,8 +159,8 @@ def load_spec(body, config):
 
 def _complete(spec, broker, config, messages):
     """Apply config-dependent checks and defaults to a loaded spec."""
-    allow = load_allow_list(broker)
-    versions, default_version = allowed_versions(broker, config)
+    allow = allow_lists.load_allow_list(broker)
+    versions, default_version = allow_lists.allowed_versions(broker, config)
     limits = config.limits_for(broker)
     spec = dict(spec)
     spec.setdefault('version', default_version)
@@ -385,7 +238,8 @@ def _tuning_problem(key, value, version):
     if isinstance(value, bool) or not isinstance(value, expected):
         return 'Must be %s (got %r).' % (_ARTICLES[key['type']], value)
     if 'min_version' in key and (
-            version_tuple(version) < version_tuple(key['min_version'])):
+            allow_lists.version_tuple(version)
+            < allow_lists.version_tuple(key['min_version'])):
         return 'Needs version %s or later (got %r with version %s).' % (
             key['min_version'], value, version)
     if 'choices' in key and value not in key['choices']:
@@ -405,42 +259,6 @@ def _add(messages, path, message):
         if not isinstance(node, dict):
             return
     node.setdefault(path[-1], []).append(message)
-
-
-def version_tuple(version):
-    """Turn ``'4.2'`` into ``(4, 2)`` for ordering version lines."""
-    return tuple(int(part) for part in version.split('.') if part.isdigit())
-
-
-def describe_brokers(config):
-    """Describe each offered broker: versions and tuning keys.
-
-    :returns: one mapping per broker with ``name``, ``description``,
-        ``versions``, ``default_version`` and ``tuning`` (one mapping per
-        key: name, type, description and whichever of min, max, choices,
-        default and min_version apply).
-    """
-    described = []
-    for broker in known_brokers(config):
-        allow = load_allow_list(broker)
-        versions, default_version = allowed_versions(broker, config)
-        tuning = [dict(_public_key(key), name=name)
-                  for name, key in sorted(allow['tuning'].items())]
-        sizes = allow.get('sizes') or {}
-        described.append({
-            'name': broker, 'description': allow.get('description', ''),
-            'versions': list(versions), 'default_version': default_version,
-            'sizes': {'min': 1, 'max': config.max_size,
-                      'forbidden': list(sizes.get('forbidden') or ()),
-                      'reason': sizes.get('reason', '')},
-            'tuning': tuning})
-    return described
-
-
-def _public_key(key):
-    shown = ('type', 'description', 'min', 'max', 'choices', 'default',
-             'min_version', 'conf_key')
-    return {field: key[field] for field in shown if field in key}
 
 
 def public_spec(spec):

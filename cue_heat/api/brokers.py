@@ -1,6 +1,6 @@
 """``/v1/brokers``: what the service offers, for clients to choose."""
 
-from cue_heat import spec
+from cue_heat import allow_lists
 from cue_heat.api import schemas
 
 
@@ -15,6 +15,6 @@ class Brokers:
 
     def on_get(self, req, resp):
         """Describe every offered broker."""
-        brokers = spec.describe_brokers(self._config)
+        brokers = allow_lists.describe_brokers(self._config)
 
         resp.media = schemas.BrokersSchema().dump({'brokers': brokers})

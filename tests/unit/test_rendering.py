@@ -13,6 +13,7 @@ import stat
 import pytest
 import yaml
 
+from cue_heat import allow_lists
 from cue_heat import broker_config
 from cue_heat import config as config_module
 from cue_heat import errors
@@ -38,10 +39,10 @@ BROKERS = sorted(
 
 def _tuning(broker, version):
     """Return a valid value for every tuning key the version takes."""
-    allow = spec_module.load_allow_list(broker)
+    allow = allow_lists.load_allow_list(broker)
     tuning = {}
     for name, key in allow['tuning'].items():
-        if spec_module.version_tuple(version) < spec_module.version_tuple(
+        if allow_lists.version_tuple(version) < allow_lists.version_tuple(
                 key.get('min_version', '0')):
             continue
         if 'choices' in key:
@@ -85,7 +86,7 @@ def _spec(broker, service, version=None, size=3, **changes):
         body['version'] = version
     body.update(changes)
     if body.get('config') == 'TUNING':
-        version = version or spec_module.allowed_versions(
+        version = version or allow_lists.allowed_versions(
             broker, service)[1]
         body['config'] = _tuning(broker, version)
     return spec_module.load_spec(body, service)
@@ -187,7 +188,7 @@ def test_render_maps_optional_parts_in_the_registry(config, broker,
     bundle = rendering.render(
         _spec(broker, config, **VARIANTS[variant]), config)
 
-    parts = spec_module.load_allow_list(broker)['bundle'].get(
+    parts = allow_lists.load_allow_list(broker)['bundle'].get(
         'optional_parts', {})
     registry = bundle.environment['resource_registry']
     for name, part in parts.items():
@@ -197,7 +198,7 @@ def test_render_maps_optional_parts_in_the_registry(config, broker,
         assert part['file'] in bundle.files
 
 
-RABBITMQ_VERSIONS = spec_module.load_allow_list('rabbitmq')['versions']
+RABBITMQ_VERSIONS = allow_lists.load_allow_list('rabbitmq')['versions']
 
 
 @pytest.mark.parametrize('variant', ['plain', 'tls', 'tuning', 'everything'])
@@ -210,7 +211,7 @@ def test_rabbitmq_conf_passes_the_version_allow_list(config, version,
 
     conf = bundle.parameters['rabbitmq_conf']
     assert broker_config.check_rabbitmq_conf(conf, version) == []
-    if spec_module.version_tuple(version) >= (4, 0):
+    if allow_lists.version_tuple(version) >= (4, 0):
         assert 'default_queue_type = ' in conf
 
 
