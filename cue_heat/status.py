@@ -215,21 +215,28 @@ def _node_status(event, where):
 
 
 def _replaced_incarnations(stack, operation):
-    """Return physical ids of members deleted after a replacement."""
+    """Return physical ids of resources deleted after a replacement.
+
+    Heal creates a node's new member first and deletes the old one under
+    the same name; the formation group does the same with the node's
+    deployment. Keyed by node and step, so that the removal of the old
+    member or of its old deployment never reads as the node's removal.
+    """
     created = {}
     deleted = []
     for event in operation:
         where = place(stack, event)
-        if where.step != 'node':
+        if not where.node:
             continue
+        key = (where.node, where.step)
         action, _, state = event['resource_status'].partition('_')
         if action == 'CREATE' and state != 'IN_PROGRESS':
-            created.setdefault(where.node, set()).add(
+            created.setdefault(key, set()).add(
                 event.get('physical_resource_id'))
         elif action == 'DELETE':
-            deleted.append((where.node, event.get('physical_resource_id')))
-    return {physical for node, physical in deleted
-            if created.get(node) and physical not in created[node]}
+            deleted.append((key, event.get('physical_resource_id')))
+    return {physical for key, physical in deleted
+            if created.get(key) and physical not in created[key]}
 
 
 def failure_reason(stack, events, deployments=None, names=None):

@@ -209,9 +209,15 @@ class DevCloud:
         return rows
 
     def env_lines(self):
-        """Return the shell lines that point clients at this cloud."""
+        """Return the shell lines that point clients at this cloud.
+
+        ``CUE_HEAT_CONFIG`` too: without the simulated-resource
+        environment it names, ``cue-heat cluster`` would ask Heat for
+        real Nova and Neutron resources.
+        """
         return ['export OS_CLIENT_CONFIG_FILE=%s' % self.state.clouds_yaml,
-                'export OS_CLOUD=%s' % clients.DEFAULT_CLOUD]
+                'export OS_CLOUD=%s' % clients.DEFAULT_CLOUD,
+                'export CUE_HEAT_CONFIG=%s' % self.state.config_file]
 
     def down(self):
         """Stop exactly the processes ``up`` started and remove the state.

@@ -93,7 +93,8 @@ def test_env_lines_point_a_shell_at_the_cloud(second_cloud):
     assert printed.returncode == 0, printed.stderr
     assert printed.stdout.splitlines() == [
         'export OS_CLIENT_CONFIG_FILE=%s' % (second_cloud / 'clouds.yaml'),
-        'export OS_CLOUD=%s' % clients.DEFAULT_CLOUD]
+        'export OS_CLOUD=%s' % clients.DEFAULT_CLOUD,
+        'export CUE_HEAT_CONFIG=%s' % (second_cloud / 'cue-heat.conf')]
     openstack = pathlib.Path(sys.executable).parent / 'openstack'
     env = {key: value for key, value in os.environ.items()
            if not key.startswith('OS_')}

@@ -223,6 +223,7 @@ def test_heal_named_node_replaces_only_that_node(service_a, heat_a,
                if after.get(member) != before[member]}
     assert len(changed) == 1
     assert len(healed['nodes']) == 3
+    assert {node['status'] for node in healed['nodes']} == {status.ACTIVE}
 
 
 def test_history_is_newest_first_and_bounded(service_a, cluster):

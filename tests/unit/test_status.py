@@ -139,6 +139,21 @@ def test_heal_shows_the_replaced_node_active():
         assert nodes[member].status == status.ACTIVE
 
 
+def test_heal_of_a_healthy_node_shows_every_node_active():
+    """The formation group's removal of the old deployment is no removal.
+
+    Recorded from the local Heat after healing a named, healthy node: the
+    newest event of that node is its old formation deployment's deletion.
+    """
+    record = _load('heal-healthy-complete')
+
+    state = _status(record)
+
+    assert state.status == status.ACTIVE
+    assert {node.status for node in state.nodes.values()} == {status.ACTIVE}
+    assert set(record['healed']) <= set(state.nodes)
+
+
 def test_only_events_of_the_current_operation_count():
     record = _load('heal-complete')
     stack = record['stack']

@@ -157,6 +157,20 @@ in_list() {
     printf '%s\n' "$@" | grep -Fxq -- "$wanted"
 }
 
+# The seed's disk nodes; its status is asked again when the CLI fails to
+# answer (a busy host), since a missed old incarnation fails the join.
+seed_disk_nodes() {
+    local attempt status
+    for attempt in 1 2 3; do
+        status=$(status_json "$1")
+        if [ -n "$status" ]; then
+            status_field "$status" disk_nodes
+            return
+        fi
+        sleep "$attempt"
+    done
+}
+
 # Reset this node and join the seed's cluster. A seed that still lists
 # this node knows an older incarnation of it (the node was replaced by a
 # blank one under the same name): it must forget that one first, or the
@@ -167,7 +181,7 @@ join_seed() {
     ctl -n "$SELF" stop_app
     for attempt in 1 2 3 4 5; do
         ctl -n "$SELF" reset || ctl -n "$SELF" force_reset
-        known=$(status_field "$(status_json "$seed")" disk_nodes)
+        known=$(seed_disk_nodes "$seed")
         if in_list "$SELF" $known; then
             log "$seed forgets the old incarnation of $SELF"
             ctl -n "$seed" forget_cluster_node "$SELF" || true
@@ -199,10 +213,11 @@ forget_non_members() {
     done
 }
 
-# Print the members that the running nodes of this node's cluster lack.
+# Print the members that the running nodes of a status JSON ($1, this
+# node's own when empty) lack.
 missing_members() {
     local running name
-    running=$(status_field "$(status_json "$SELF")" running_nodes)
+    running=$(status_field "${1:-$(status_json "$SELF")}" running_nodes)
     for name in "${MEMBER_NAMES[@]}"; do
         in_list "$name" $running || echo "$name"
     done
@@ -216,13 +231,26 @@ wait_for_members() {
     done
 }
 
+# The status the outputs report. A node that has just joined can drop out
+# of running_nodes for a moment while its peers settle, so a snapshot that
+# lacks a member is taken again a few seconds later, a few times at most
+# (a member that is really gone costs only those seconds).
+settled_status() {
+    local attempt status
+    for attempt in 1 2 3 4 5; do
+        status=$(status_json "$SELF")
+        [ -n "$(missing_members "$status")" ] || break
+        [ "$attempt" -lt 5 ] && sleep 3
+    done
+    printf '%s' "$status"
+}
+
 # The documented health checks: check_running, check_alarms (cluster
 # wide), check_port_connectivity, and membership from cluster_status.
 health() {
-    local status reasons=() name node resource
+    local status=$1 reasons=() name node resource
     diag -n "$SELF" check_running > /dev/null 2>&1 ||
         reasons+=("$SELF not running")
-    status=$(status_json "$SELF")
     if ! diag -n "$SELF" check_alarms > /dev/null 2>&1; then
         while read -r node resource; do
             [ -n "$node" ] && reasons+=("alarm on $node ($resource)")
@@ -231,7 +259,7 @@ health() {
     fi
     diag -n "$SELF" check_port_connectivity > /dev/null 2>&1 ||
         reasons+=("listener unreachable on $SELF")
-    for name in $(missing_members); do
+    for name in $(missing_members "$status"); do
         reasons+=("missing $name")
     done
     if [ "${#reasons[@]}" -eq 0 ]; then
@@ -243,7 +271,7 @@ health() {
 }
 
 main() {
-    local line seed host address
+    local line seed host address status
     while read -r host address; do
         [ -n "$address" ] && printf '%s %s\n' "$address" "$host"
     done < <(member_lines) | write_hosts_block
@@ -265,10 +293,11 @@ main() {
         > /dev/null || log "growing quorum queues onto $SELF failed"
 
     wait_for_members || log "not every member joined within ${FORM_TIMEOUT}s"
-    line=$(status_field "$(status_json "$SELF")" running_nodes \
+    status=$(settled_status)
+    line=$(status_field "$status" running_nodes \
         | python3 -c 'import json, sys; print(json.dumps(sorted(sys.stdin.read().split())))')
     put_output running_nodes "$line"
-    put_output health "$(health)"
+    put_output health "$(health "$status")"
     log "running nodes: $line"
 }
 
