@@ -34,7 +34,7 @@ def check_rabbitmq_conf(text, version):
     :returns: a list of one-sentence problems, empty when the file is fine.
     """
     try:
-        line = _version_line(version)
+        line = version_line(version)
     except ValueError as ex:
         return [str(ex)]
     patterns = _allowed(line)
@@ -52,9 +52,13 @@ def check_rabbitmq_conf(text, version):
     return problems
 
 
-def known_versions():
-    """Return the version lines that have an allow-list, oldest first."""
-    folder = importlib.resources.files(_KEYS_PACKAGE).joinpath(*_KEYS_DIR)
+def known_versions(keys_dir=_KEYS_DIR):
+    """Return the version lines that have a key list, oldest first.
+
+    :param keys_dir: the folder of per-version lists under the package
+        (RabbitMQ's by default; Kafka's checks use it too).
+    """
+    folder = importlib.resources.files(_KEYS_PACKAGE).joinpath(*keys_dir)
     lines = []
     for entry in folder.iterdir():
         match = _VERSION.match(entry.name.removesuffix('.txt'))
@@ -63,23 +67,25 @@ def known_versions():
     return sorted(lines)
 
 
-def _version_line(version):
-    """Pick the newest allow-list of the same major not newer than it.
+def version_line(version, keys_dir=_KEYS_DIR, product='RabbitMQ'):
+    """Pick the newest key list of the same major not newer than it.
 
     NOTE: a newer minor than any list (4.4 when 4.3 is the newest) is
     checked against the newest list of its major: keys added since are
-    reported, which errs on the safe side.
+    reported, which errs on the safe side; keys removed since are not.
+
+    :raises ValueError: the version is malformed or has no list.
     """
     match = _VERSION.match(str(version).strip())
     if not match:
-        raise ValueError('RabbitMQ version %r is not of the form 4.2.'
-                         % version)
+        raise ValueError('%s version %r is not of the form 4.2.'
+                         % (product, version))
     wanted = (int(match.group(1)), int(match.group(2)))
-    candidates = [line for line in known_versions()
+    candidates = [line for line in known_versions(keys_dir)
                   if line[0] == wanted[0] and line <= wanted]
     if not candidates:
-        raise ValueError('No list of rabbitmq.conf keys for RabbitMQ %s.'
-                         % version)
+        raise ValueError('No list of configuration keys for %s %s.'
+                         % (product, version))
     return candidates[-1]
 
 

@@ -13,8 +13,9 @@ import functools
 import importlib.resources
 import re
 
+from cue_heat import broker_config
+
 _KEYS_DIR = ('templates', 'kafka', 'conf_keys')
-_VERSION = re.compile(r'^(\d+)\.(\d+)(?:\.\d+)?$')
 #: Kafka's Uuid.toString: 16 bytes as URL-safe base64 without padding;
 #: the last of the 22 characters carries two bits, so it is A, Q, g or w.
 _CLUSTER_ID = re.compile(r'^[A-Za-z0-9_-]{21}[AQgw]$')
@@ -227,37 +228,11 @@ def _reach(rules, port, client_cidr):
     return reach
 
 
-def known_versions():
-    """Return the version lines that have a key list, oldest first."""
-    folder = importlib.resources.files('cue_heat').joinpath(*_KEYS_DIR)
-    lines = []
-    for entry in folder.iterdir():
-        match = _VERSION.match(entry.name.removesuffix('.txt'))
-        if entry.name.endswith('.txt') and match:
-            lines.append((int(match.group(1)), int(match.group(2))))
-    return sorted(lines)
-
-
 def version_line(version):
-    """Pick the newest key list of the same major not newer than it.
-
-    NOTE: a line without its own list is checked against the newest
-    older list of its major: keys added since are reported, which errs
-    on the safe side; keys removed since are not.
-    """
+    """Pick the Kafka key list a version is checked against."""
     # TODO: commit key lists for 4.1, 4.2 and 4.3; only 4.0's source was
     # at hand, so those lines are checked against 4.0's keys.
-    match = _VERSION.match(str(version).strip())
-    if not match:
-        raise ValueError('Kafka version %r is not of the form 4.0.'
-                         % version)
-    wanted = (int(match.group(1)), int(match.group(2)))
-    candidates = [line for line in known_versions()
-                  if line[0] == wanted[0] and line <= wanted]
-    if not candidates:
-        raise ValueError('No list of Kafka configuration keys for %s.'
-                         % version)
-    return candidates[-1]
+    return broker_config.version_line(version, _KEYS_DIR, 'Kafka')
 
 
 @functools.lru_cache(maxsize=None)
