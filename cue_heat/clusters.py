@@ -9,10 +9,10 @@ what happens; views say what users see.
 import datetime
 import logging
 import re
-import time
 
 from cue_heat import allow_lists
 from cue_heat import errors
+from cue_heat import members as members_module
 from cue_heat import rendering
 from cue_heat import spec as spec_module
 from cue_heat import status as status_module
@@ -29,8 +29,6 @@ EVENT_PAGES = 5
 DEFAULT_LIST_LIMIT = 100
 #: Steps that are software deployments, whose stderr explains a failure.
 DEPLOYMENT_STEPS = ('configure', 'leave', 'formation')
-#: Seconds between polls while heal waits for a stack check.
-CHECK_POLL_SECONDS = 1.0
 
 
 class ClusterService:
@@ -46,7 +44,7 @@ class ClusterService:
         self._stacks = stacks
         self._config = config
         self._now = now or _utcnow
-        self._sleep = sleep or time.sleep
+        self._members = members_module.Members(stacks, sleep=sleep)
 
     def create(self, body):
         """Validate *body*, create its stack and return it as BUILDING.
@@ -115,8 +113,8 @@ class ClusterService:
                 'A resize from %d to %d removes %d nodes (got %d names).'
                 % (current, size, max(current - size, 0), len(nodes))]})
         self._check_idle(stack)
-        members = self._members(stack, nodes)
-        self._mark_unhealthy(stack, members, 'removed by resize')
+        members = self._members.find(stack, nodes)
+        self._members.remove(stack, members, 'removed by resize')
         tags = views.replace_tag(
             stack.get('tags'), views.SIZE_TAG, str(size))
         self._stacks.update_stack(
@@ -128,23 +126,24 @@ class ClusterService:
     def heal(self, cluster_id, nodes=None):
         """Replace the named nodes, or every node Heat finds failed.
 
-        Replaced nodes are marked unhealthy and a PATCH update re-creates
-        them; the other nodes keep their servers.
+        Replaced nodes (whole members, or only their servers: see
+        :mod:`cue_heat.members`) are marked unhealthy and a PATCH update
+        re-creates them; the other nodes keep their servers.
 
         :raises cue_heat.errors.NodeNotFound: a named node is unknown.
         :raises cue_heat.errors.OperationInProgress: the cluster is busy.
+        :raises cue_heat.errors.StackFailed: the heal could not start.
         """
         stack = self._cluster_stack(cluster_id, resolve_outputs=True)
         self._check_idle(stack)
         if nodes:
-            members = self._members(stack, list(nodes))
+            members = self._members.find(stack, list(nodes))
         else:
-            members = self._failed_members(stack)
+            members = self._members.failed(stack)
         if not members:
             LOG.info('Cluster %s has no failed node to heal', cluster_id)
             return self._full_view(stack)
-        self._mark_unhealthy(stack, members, 'replaced by heal')
-        self._stacks.update_stack(stack['id'], {})
+        self._members.heal(stack, members, 'replaced by heal')
         LOG.info('Healing cluster %s (replacing %s)',
                  cluster_id, ', '.join(members))
         return self._updating_view(stack['id'])
@@ -243,59 +242,6 @@ class ClusterService:
         if state.status == status_module.DELETED:
             raise errors.ClusterNotFound(stack['id'])
 
-    def _group_id(self, stack):
-        group = self._stacks.get_resource(stack['id'], status_module.GROUP)
-        return group['physical_resource_id']
-
-    def _members(self, stack, nodes):
-        """Map node names (or member names) to scaling-group members."""
-        members = {resource['resource_name'] for resource in
-                   self._stacks.list_resources(self._group_id(stack))}
-        by_name = {name: member
-                   for member, name in views.node_names(stack).items()}
-        found = []
-        for node in nodes:
-            member = node if node in members else by_name.get(node)
-            if member not in members:
-                raise errors.NodeNotFound(node, stack['id'])
-            found.append(member)
-        return found
-
-    def _failed_members(self, stack):
-        """Find members Heat reports failed, checking the stack first.
-
-        A stack that is not already FAILED gets a stack check, which
-        marks resources that are gone or broken CHECK_FAILED.
-        """
-        if not stack['stack_status'].endswith('_FAILED'):
-            self._stacks.check_stack(stack['id'])
-            self._wait_check(stack['id'])
-        resources = self._stacks.list_resources(
-            self._group_id(stack), nested_depth=1)
-        failed = set()
-        for resource in resources:
-            if not resource['resource_status'].endswith('_FAILED'):
-                continue
-            member = _member_of(stack, resource)
-            if member:
-                failed.add(member)
-        return sorted(failed)
-
-    def _wait_check(self, stack_id):
-        """Poll until the stack check ends (Heat bounds it by timeout)."""
-        while True:
-            stack = self._stacks.get_stack(stack_id)
-            if stack['stack_status'] != 'CHECK_IN_PROGRESS':
-                return
-            self._sleep(CHECK_POLL_SECONDS)
-
-    def _mark_unhealthy(self, stack, members, reason):
-        if not members:
-            return
-        group_id = self._group_id(stack)
-        for member in members:
-            self._stacks.mark_unhealthy(group_id, member, reason)
-
 
 def stack_name_for(name):
     """Derive a valid Heat stack name from any cluster name.
@@ -323,13 +269,6 @@ def _check_size(size, broker, config):
         raise errors.InvalidSpec({'size': [
             'Size %d is not allowed: %s.' % (
                 size, allow.get('reason', 'the broker forbids it'))]})
-
-
-def _member_of(stack, resource):
-    """Return the group member a nested resource belongs to."""
-    event_like = dict(resource, resource_status='CHECK_FAILED')
-    where = status_module.place(stack, event_like)
-    return where.node if where.node else resource.get('resource_name')
 
 
 def _is_deployment(stack, event):

@@ -43,3 +43,35 @@ def broker_health(reports, nodes=None):
     if problems:
         return DEGRADED, ' '.join(problems)
     return OK, ''
+
+
+def role_health(roles, role, nodes=None):
+    """Check that exactly one node reports *role* (a group's primary).
+
+    A broker whose nodes elect one leader among themselves (Qpid's HA
+    group) is broken with none and split with two, whatever each node
+    says of its own health.
+
+    :param roles: member -> the role the node reported (``roles``
+        output), or None when there is no report yet.
+    :param nodes: member -> ``{name, ...}``, to name the nodes.
+    :returns: ``(OK | DEGRADED | UNKNOWN, reason)``.
+    """
+    if not isinstance(roles, dict) or not roles:
+        return UNKNOWN, ''
+    holders = sorted(
+        ((nodes or {}).get(member) or {}).get('name') or member
+        for member, reported in roles.items() if reported == role)
+    if len(holders) == 1:
+        return OK, ''
+    return DEGRADED, '%d nodes report being %s (%s); exactly one should.' % (
+        len(holders), role, ', '.join(holders) or 'none')
+
+
+def combine(*verdicts):
+    """Merge ``(health, reason)`` pairs: the worst wins, reasons add up."""
+    order = (OK, UNKNOWN, DEGRADED)
+    worst = max((verdict[0] for verdict in verdicts), key=order.index)
+    reasons = ' '.join(reason for health, reason in verdicts
+                       if health == DEGRADED and reason)
+    return worst, reasons

@@ -12,6 +12,8 @@ import hashlib
 import json
 import urllib.parse
 
+from cue_heat import allow_lists
+from cue_heat import errors
 from cue_heat import health as health_module
 from cue_heat import status as status_module
 
@@ -47,6 +49,11 @@ def cluster_view(cluster_id, public, state, created_at=None,
     if state.status == status_module.ACTIVE:
         health, health_reason = health_module.broker_health(
             outputs.get('health'), nodes_out)
+        single = _single_role(public)
+        if single:
+            health, health_reason = health_module.combine(
+                (health, health_reason), health_module.role_health(
+                    outputs.get('roles'), single, nodes_out))
     nodes = []
     for member in members:
         info = nodes_out.get(member) or {}
@@ -76,6 +83,21 @@ def cluster_view(cluster_id, public, state, created_at=None,
         'nodes': nodes,
         'step': state.step,
     }
+
+
+def _single_role(public):
+    """Return the role exactly one node must hold, if the broker has one.
+
+    The broker's allow-list names it (``roles: {exactly_one: ...}``).
+    """
+    broker = public.get('broker')
+    if not broker:
+        return None
+    try:
+        allow = allow_lists.load_allow_list(broker)
+    except errors.TemplateError:
+        return None
+    return ((allow or {}).get('roles') or {}).get('exactly_one')
 
 
 def _node_extras(member, info, outputs):

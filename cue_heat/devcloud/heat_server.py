@@ -25,6 +25,9 @@ from cue_heat.devcloud import compute
 
 #: Seconds the engine gets to stop its stack threads before exit.
 STOP_GRACE = 5
+#: Resource name of the DeployedServer inside a simulated server stack.
+SIMULATED_SERVER = 'server'
+
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn,
@@ -93,7 +96,9 @@ def _server_lookup():
     def lookup(server_id):
         admin = context.get_admin_context()
         found = db_api.resource_get_by_physical_resource_id(admin, server_id)
-        if found is None or found.type != 'OS::Heat::DeployedServer':
+        # NOTE: Heat's resource rows keep no type; the provider template
+        # (simulated/server.yaml) names its DeployedServer `server`.
+        if found is None or found.name != SIMULATED_SERVER:
             return None
         if found.action == 'DELETE' and found.status == 'COMPLETE':
             return None

@@ -22,6 +22,7 @@ import yaml
 
 from cue_heat import clusters
 from cue_heat import config as config_module
+from cue_heat import errors
 from cue_heat import heat
 from cue_heat import kafka_config
 from cue_heat import qpid_config
@@ -71,6 +72,23 @@ def _ids(view, role='broker'):
             if node.get('role') == role}
 
 
+def _broker_parts(heat_client, cluster_id):
+    """Node name -> physical ids of its port, server and data volume."""
+    group = heat_client.resources.get(cluster_id, 'group')
+    parts = {}
+    for member in heat_client.resources.list(group.physical_resource_id):
+        nested = member.physical_resource_id
+        found = {resource.resource_name: resource.physical_resource_id
+                 for resource in heat_client.resources.list(
+                     nested, nested_depth=1)}
+        outputs = {output['output_key']: output['output_value']
+                   for output in heat_client.stacks.get(nested).outputs}
+        parts[outputs['node']['name']] = {
+            'port': found['port'], 'server': found['server'],
+            'volume': found['volume']}
+    return parts
+
+
 def _check_kafka_stack(heat_client, view, spec, config):
     """Check a live Kafka stack with the static validators."""
     outputs = _outputs(heat_client, view['id'])
@@ -94,7 +112,8 @@ def _check_kafka_stack(heat_client, view, spec, config):
     return outputs
 
 
-def test_kafka_lifecycle_keeps_ids_and_quorum(service, heat_a, config):
+def test_kafka_lifecycle_keeps_ids_and_quorum(service, heat_a, config,
+                                              agent_rules):
     body = _body('kafka %s' % uuid.uuid4().hex[:6], 'kafka', size=1)
     spec = spec_module.load_spec(body, config)
     created = service.create(body)
@@ -122,19 +141,43 @@ def test_kafka_lifecycle_keeps_ids_and_quorum(service, heat_a, config):
     assert victim not in shrunk_ids
     assert {name: grown_ids[name] for name in shrunk_ids} == shrunk_ids
 
+    # Heal replaces the server alone: the broker keeps its port (so its
+    # address and node.id) and its data volume, and its leave step is
+    # held (the agent would fail it here), since the node comes back.
     target = sorted(shrunk_ids)[0]
+    before = _broker_parts(heat_a, view['id'])
+    agent_rules.fail(node=target, config='leave')
     service.heal(view['id'], [target])
     healed = _wait(service, view['id'])
-    healed_ids = _ids(healed)
-    assert len(healed_ids) == 2 and target not in healed_ids
-    kept = {name: ids for name, ids in shrunk_ids.items() if name != target}
-    assert {name: healed_ids[name] for name in kept} == kept
-    newcomer = (set(healed_ids) - set(shrunk_ids)).pop()
-    assert healed_ids[newcomer] not in set(kept.values()) | set(
-        controllers.values())
+    assert healed['status'] == status.ACTIVE
+    assert _ids(healed) == shrunk_ids
+    after = _broker_parts(heat_a, view['id'])
+    assert set(after) == set(before)
+    for name, parts in after.items():
+        assert parts['port'] == before[name]['port']
+        assert parts['volume'] == before[name]['volume']
+        assert (parts['server'] != before[name]['server']) == (
+            name == target)
     assert _ids(healed, 'controller') == controllers
+    agent_rules.reset()
 
-    last = _check_kafka_stack(heat_a, healed, spec, config)
+    # The healed broker still drains when scale-in removes it: a failing
+    # drain stops the scale-in, and no heal runs over the unfinished one.
+    agent_rules.fail(node=target, config='leave')
+    service.resize(view['id'], 1, [target])
+    refused = _wait(service, view['id'])
+    assert refused['status'] == status.ERROR
+    assert target in _ids(refused)
+    with pytest.raises(errors.OperationInProgress):
+        service.heal(view['id'])
+    agent_rules.reset()
+    service.resize(view['id'], 1)
+    recovered = _wait(service, view['id'])
+    assert recovered['status'] == status.ACTIVE
+    assert _ids(recovered) == {name: shrunk_ids[name]
+                               for name in shrunk_ids if name != target}
+
+    last = _check_kafka_stack(heat_a, recovered, spec, config)
     assert last['cluster_id'] == first['cluster_id']
     assert last['controller_voters'] == first['controller_voters']
 
@@ -196,12 +239,25 @@ def test_qpid_lifecycle_keeps_one_primary(service, heat_a, config,
     assert qpid_config.check_roles(
         _outputs(heat_a, view['id'])['roles']) == []
 
+    assert healed['health'] == 'OK'
+
     victim = sorted(set(_roles(healed)) - {successor})[0]
     service.resize(view['id'], 3, [victim])
     shrunk = _wait(service, view['id'])
     assert victim not in _roles(shrunk)
     assert _primaries(shrunk) == {successor}
     _check_qpid_group(bundle, shrunk, spec)
+
+    # A split group (two nodes claiming the primary) is not healthy,
+    # however each node judges itself.
+    rival = sorted(set(_roles(shrunk)) - {successor})[0]
+    agent_rules.node_output(rival, 'role', 'primary')
+    service.resize(view['id'], 4)
+    split = _wait(service, view['id'])
+    assert split['status'] == status.ACTIVE
+    assert split['health'] == 'DEGRADED'
+    assert '2 nodes report being primary (%s)' % ', '.join(
+        sorted([rival, successor])) in split['health_reason']
 
     service.delete(view['id'])
     gone = _wait(service, view['id'], deleted=True)

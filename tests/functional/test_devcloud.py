@@ -291,6 +291,31 @@ def test_unhealthy_member_alone_is_replaced(heat_a, stack):
     assert changed == {victim}
 
 
+def test_scale_in_waits_for_the_leaving_nodes_delete_step(
+        heat_a, stack, agent_rules):
+    # Heat asks the compute stand-in whether the server still exists
+    # before it waits for a DELETE deployment: a failing leave step must
+    # stop the scale-in, as on a real cloud.
+    stderr = 'node says: cannot leave (%s)' % uuid.uuid4().hex[:8]
+    agent_rules.fail(node='*', config='leave', stderr=stderr)
+    heat_a.stacks.update(stack['id'], existing=True,
+                         parameters={'size': 4}, disable_rollback=True)
+
+    refused = _wait(heat_a, stack['id'])
+    assert refused.stack_status == 'UPDATE_FAILED'
+    assert stderr in refused.stack_status_reason or any(
+        stderr in (event.resource_status_reason or '') for event in
+        heat_a.events.list(stack['id'], nested_depth=2))
+
+    agent_rules.reset()
+    heat_a.stacks.update(stack['id'], existing=True,
+                         parameters={'size': 4}, disable_rollback=True)
+    updated = _wait(heat_a, stack['id'])
+    assert updated.stack_status == 'UPDATE_COMPLETE', (
+        updated.stack_status_reason)
+    assert _output(heat_a, stack['id'], 'current_size') == 4
+
+
 def test_failed_deployment_fails_stack_with_node_stderr(
         heat_a, stack, agent_rules):
     stderr = 'node says: cannot join (%s)' % uuid.uuid4().hex[:8]

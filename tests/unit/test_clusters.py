@@ -27,6 +27,8 @@ class FakeStackClient:
         self.stacks = {}
         self.calls = []
         self.events = {}
+        #: When set, an update ends at once with this stack status.
+        self.updates_end = None
 
     def create_stack(self, stack_name, bundle, tags, parameters=None):
         stack_id = 'stack-%d' % (len(self.stacks) + 1)
@@ -58,6 +60,11 @@ class FakeStackClient:
 
     def update_stack(self, stack_id, parameters, tags=None):
         self.calls.append(('update', stack_id, parameters, tags))
+        if self.updates_end:
+            stack = self.stacks[stack_id]
+            stack['stack_status'] = self.updates_end
+            stack['updated_time'] = '2026-12-01T12:00:%02dZ' % len(
+                self.calls)
 
     def delete_stack(self, stack_id):
         self.calls.append(('delete', stack_id))
@@ -70,7 +77,8 @@ class FakeStackClient:
         return {'physical_resource_id': 'group-of-%s' % stack_id}
 
     def list_resources(self, stack_id, nested_depth=0):
-        return [{'resource_name': member, 'resource_status': 'CREATE_COMPLETE'}
+        return [{'resource_name': member, 'resource_status': 'CREATE_COMPLETE',
+                 'physical_resource_id': 'nested-' + member}
                 for member in ('m1aaaaaaaaaa', 'm2bbbbbbbbbb', 'm3cccccccccc')]
 
     def mark_unhealthy(self, stack_id, resource_name, reason):
@@ -255,6 +263,47 @@ def test_heal_named_node_marks_it_and_patches_nothing_else(service,
     assert healed['status'] == status.UPDATING
 
 
+def _kafka(service, stacks, size=3):
+    view = service.create(dict(BODY, broker='kafka', size=size))
+    _active(stacks, view['id'])
+    stacks.calls.clear()
+    return view
+
+
+def test_kafka_heal_holds_the_leave_step_then_replaces_the_server(
+        service, stacks):
+    view = _kafka(service, stacks)
+    stacks.updates_end = 'UPDATE_COMPLETE'
+
+    service.heal(view['id'], ['orders-3'])
+
+    assert _changes(stacks) == [
+        ('update', view['id'], {'healing_members': 'nested-m3cccccccccc'},
+         None),
+        ('mark', 'nested-m3cccccccccc', 'server'),
+        ('update', view['id'], {'healing_members': ''}, None)]
+
+
+def test_kafka_heal_stops_when_holding_the_leave_step_fails(
+        service, stacks):
+    view = _kafka(service, stacks)
+    stacks.updates_end = 'UPDATE_FAILED'
+
+    with pytest.raises(errors.StackFailed, match='orders-3|m3c'):
+        service.heal(view['id'], ['orders-3'])
+
+    assert [call[0] for call in _changes(stacks)] == ['update']
+
+
+def test_kafka_heal_waits_for_an_unfinished_scale_in(service, stacks):
+    view = _kafka(service, stacks, size=2)
+
+    with pytest.raises(errors.OperationInProgress, match='3 brokers'):
+        service.heal(view['id'], ['orders-3'])
+
+    assert _changes(stacks) == []
+
+
 def test_delete_of_already_deleted_stack_is_fine(service, stacks):
     view = service.create(dict(BODY))
     stacks.stacks[view['id']]['stack_status'] = 'DELETE_COMPLETE'
@@ -299,3 +348,22 @@ def test_view_carries_node_roles_and_ids_from_the_outputs():
     assert 'role' not in views.cluster_view(
         'id', {}, status.ClusterStatus(status.ACTIVE), outputs={
             'nodes': {'m': {'name': 'r', 'address': 'a'}}})['nodes'][0]
+
+
+def test_qpid_view_with_two_primaries_is_degraded():
+    outputs = {
+        'nodes': {'m1': {'name': 'q-1', 'address': '10.0.0.1'},
+                  'm2': {'name': 'q-2', 'address': '10.0.0.2'}},
+        'roles': {'m1': 'primary', 'm2': 'primary'},
+        'health': {'m1': 'ok', 'm2': 'ok'},
+    }
+    active = status.ClusterStatus(status.ACTIVE)
+
+    view = views.cluster_view('id', {'broker': 'qpid'}, active,
+                              outputs=outputs)
+    rabbit = views.cluster_view('id', {'broker': 'rabbitmq'}, active,
+                                outputs=outputs)
+
+    assert view['health'] == 'DEGRADED'
+    assert 'q-1, q-2' in view['health_reason']
+    assert rabbit['health'] == 'OK'
