@@ -153,6 +153,12 @@ class ClusterService:
 
         :raises cue_heat.errors.ClusterNotFound: Heat never had it here.
         """
+        # TODO: deleting the stack runs every node's leave step at once,
+        # and a leave step refuses when the others cannot take over (a
+        # quorum-critical RabbitMQ node, a Kafka broker whose partitions
+        # have nowhere to go), so on real nodes a delete can fail. A
+        # teardown deployment group (DELETE action, deleted before the
+        # group) could tell the nodes that the whole cluster goes.
         stack = self._cluster_stack(cluster_id)
         if stack['stack_status'] == 'DELETE_COMPLETE':
             LOG.warning('Stack of cluster %s is already deleted', cluster_id)

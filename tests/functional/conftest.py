@@ -163,3 +163,23 @@ def agent_rules(devcloud):
     rules_file.reset()
     yield rules_file
     rules_file.reset()
+
+
+@pytest.fixture
+def settle():
+    """Wait until none of a project's stacks, nested ones included, is
+    IN_PROGRESS.
+
+    After a failed update Heat goes on with the members' nested stacks
+    for a moment, and an update started then cancels them ("Stack UPDATE
+    cancelled"); a test retrying after a failure waits for this first.
+    """
+    def wait(heat, timeout=300):
+        deadline = time.monotonic() + timeout
+        while any(stack.stack_status.endswith('IN_PROGRESS')
+                  for stack in heat.stacks.list(show_nested=True)):
+            if time.monotonic() > deadline:
+                raise AssertionError('stacks still busy after %d s'
+                                     % timeout)
+            time.sleep(1)
+    return wait

@@ -292,7 +292,7 @@ def test_unhealthy_member_alone_is_replaced(heat_a, stack):
 
 
 def test_scale_in_waits_for_the_leaving_nodes_delete_step(
-        heat_a, stack, agent_rules):
+        heat_a, stack, agent_rules, settle):
     # Heat asks the compute stand-in whether the server still exists
     # before it waits for a DELETE deployment: a failing leave step must
     # stop the scale-in, as on a real cloud.
@@ -308,6 +308,7 @@ def test_scale_in_waits_for_the_leaving_nodes_delete_step(
         heat_a.events.list(stack['id'], nested_depth=2))
 
     agent_rules.reset()
+    settle(heat_a)
     heat_a.stacks.update(stack['id'], existing=True,
                          parameters={'size': 4}, disable_rollback=True)
     updated = _wait(heat_a, stack['id'])
