@@ -229,9 +229,13 @@ def _reach(rules, port, client_cidr):
 
 
 def version_line(version):
-    """Pick the Kafka key list a version is checked against."""
-    # TODO: commit key lists for 4.1, 4.2 and 4.3; only 4.0's source was
-    # at hand, so those lines are checked against 4.0's keys.
+    """Pick the Kafka key list a version is checked against.
+
+    Every minor Kafka line cue-heat offers (4.0 to 4.3) has a list of its
+    own, since each release adds broker keys (and 4.1 dropped one); the
+    shared lookup maps a patch release to its line and a newer minor to
+    the newest list of its major.
+    """
     return broker_config.version_line(version, _KEYS_DIR, 'Kafka')
 
 

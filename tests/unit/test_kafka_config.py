@@ -6,12 +6,14 @@ import uuid
 import pytest
 import yaml
 
+from cue_heat import allow_lists
 from cue_heat import config as config_module
 from cue_heat import kafka_config
 from cue_heat import rendering
 from cue_heat import spec as spec_module
 
 CONFIG = config_module.Config()
+ALLOW = allow_lists.load_allow_list('kafka')
 CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
 KEY = '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n'
 
@@ -58,7 +60,7 @@ def _rules(bundle):
         'security_group']['properties']['rules']
 
 
-@pytest.mark.parametrize('version', ['4.0', '4.1', '4.2', '4.3'])
+@pytest.mark.parametrize('version', ALLOW['versions'])
 @pytest.mark.parametrize('tls', [False, True])
 def test_rendered_properties_use_only_published_keys(version, tls):
     _spec, bundle = _bundle(version=version, tls=tls, tuning={
@@ -68,6 +70,52 @@ def test_rendered_properties_use_only_published_keys(version, tls):
     for role in ('broker', 'controller'):
         text = bundle.parameters['%s_properties' % role]
         assert kafka_config.check_properties(text, version) == []
+
+
+@pytest.mark.parametrize('version', ALLOW['versions'])
+def test_every_offered_version_has_its_own_key_list(version):
+    # A version falling back to an older list would pass keys its
+    # release removed and refuse keys it added.
+    assert kafka_config.version_line(version) == allow_lists.version_tuple(
+        version)
+
+
+@pytest.mark.parametrize('version,line', [
+    ('4.0', (4, 0)), ('4.1', (4, 1)), ('4.2', (4, 2)), ('4.3', (4, 3)),
+    ('4.1.2', (4, 1)), ('4.4', (4, 3))])
+def test_version_line_picks_the_newest_list_not_newer(version, line):
+    assert kafka_config.version_line(version) == line
+
+
+@pytest.mark.parametrize('version', ALLOW['versions'])
+def test_every_tuning_key_lands_on_a_published_key(version):
+    known = kafka_config.known_keys(kafka_config.version_line(version))
+
+    missing = sorted(key['conf_key'] for key in ALLOW['tuning'].values()
+                     if key['conf_key'] not in known)
+
+    assert missing == []
+
+
+@pytest.mark.parametrize('version,known', [
+    ('4.0', False), ('4.1', False), ('4.2', False), ('4.3', True)])
+def test_a_key_added_in_4_3_is_refused_before_it(version, known):
+    # Log directory cordoning arrived in 4.3: the key is first in 4.3's
+    # published reference.
+    problems = kafka_config.check_properties(
+        'cordoned.log.dirs=/var/lib/kafka/data\n', version)
+
+    assert (problems == []) is known
+
+
+@pytest.mark.parametrize('version,known', [
+    ('4.0', True), ('4.1', False), ('4.3', False)])
+def test_a_key_4_1_dropped_is_refused_after_it(version, known):
+    # In 4.0's published reference, gone from 4.1's on.
+    problems = kafka_config.check_properties(
+        'group.share.max.groups=10\n', version)
+
+    assert (problems == []) is known
 
 
 def test_unknown_and_repeated_keys_are_reported():
@@ -84,7 +132,7 @@ def test_zookeeper_keys_are_gone_in_4x():
     problems = kafka_config.check_properties(
         'zookeeper.connect=zk:2181\n', '4.3')
 
-    assert problems == ["Kafka 4.0 has no setting 'zookeeper.connect'."]
+    assert problems == ["Kafka 4.3 has no setting 'zookeeper.connect'."]
 
 
 def test_listener_overrides_are_checked_against_their_key():
