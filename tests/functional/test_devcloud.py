@@ -253,11 +253,15 @@ def test_openstack_cli_lists_the_stack(devcloud, stack):
     assert rows[stack['id']]['Stack Status'] == 'CREATE_COMPLETE'
 
 
-def test_patch_update_scales_to_five_and_keeps_members(heat_a, stack):
-    heat_a.stacks.update(stack['id'], existing=True,
-                         parameters={'size': 5}, disable_rollback=True)
+def _patch_size(heat, stack_id, size):
+    """PATCH the size alone, wait for the update and return the stack."""
+    heat.stacks.update(stack_id, existing=True, parameters={'size': size},
+                       disable_rollback=True)
+    return _wait(heat, stack_id)
 
-    updated = _wait(heat_a, stack['id'])
+
+def test_patch_update_scales_to_five_and_keeps_members(heat_a, stack):
+    updated = _patch_size(heat_a, stack['id'], 5)
     assert updated.stack_status == 'UPDATE_COMPLETE', (
         updated.stack_status_reason)
     assert _output(heat_a, stack['id'], 'current_size') == 5
@@ -298,10 +302,8 @@ def test_scale_in_waits_for_the_leaving_nodes_delete_step(
     # stop the scale-in, as on a real cloud.
     stderr = 'node says: cannot leave (%s)' % uuid.uuid4().hex[:8]
     agent_rules.fail(node='*', config='leave', stderr=stderr)
-    heat_a.stacks.update(stack['id'], existing=True,
-                         parameters={'size': 4}, disable_rollback=True)
 
-    refused = _wait(heat_a, stack['id'])
+    refused = _patch_size(heat_a, stack['id'], 4)
     assert refused.stack_status == 'UPDATE_FAILED'
     assert stderr in refused.stack_status_reason or any(
         stderr in (event.resource_status_reason or '') for event in
@@ -309,9 +311,7 @@ def test_scale_in_waits_for_the_leaving_nodes_delete_step(
 
     agent_rules.reset()
     settle(heat_a)
-    heat_a.stacks.update(stack['id'], existing=True,
-                         parameters={'size': 4}, disable_rollback=True)
-    updated = _wait(heat_a, stack['id'])
+    updated = _patch_size(heat_a, stack['id'], 4)
     assert updated.stack_status == 'UPDATE_COMPLETE', (
         updated.stack_status_reason)
     assert _output(heat_a, stack['id'], 'current_size') == 4
