@@ -120,7 +120,8 @@ class ClusterService:
         self._stacks.update_stack(
             stack['id'], {'size': size}, tags=tags)
         LOG.info('Resizing cluster %s from %d to %d (removing %s)',
-                 cluster_id, current, size, ', '.join(members) or 'none')
+                 cluster_id, current, size,
+                 ', '.join(nodes) if nodes else 'none')
         return self._updating_view(stack['id'])
 
     def heal(self, cluster_id, nodes=None):
@@ -144,8 +145,9 @@ class ClusterService:
             LOG.info('Cluster %s has no failed node to heal', cluster_id)
             return self._full_view(stack)
         self._members.heal(stack, members, 'replaced by heal')
-        LOG.info('Healing cluster %s (replacing %s)',
-                 cluster_id, ', '.join(members))
+        names = views.node_names(stack)
+        LOG.info('Healing cluster %s (replacing %s)', cluster_id,
+                 ', '.join(names.get(member, member) for member in members))
         return self._updating_view(stack['id'])
 
     def delete(self, cluster_id):

@@ -130,8 +130,10 @@ class Members:
                 'Cluster %s: holding the leave step of %s ended %s; no '
                 'node was replaced.' % (
                     stack['id'], ', '.join(members), final))
-        LOG.info('Cluster %s: leave step held for %s before their '
-                 'servers are replaced', stack['id'], ', '.join(members))
+        names = views.node_names(stack)
+        LOG.info('Cluster %s: leave step held before replacing the '
+                 'server of %s', stack['id'],
+                 ', '.join(names.get(member, member) for member in members))
         for member in members:
             self._stacks.mark_unhealthy(
                 nested[member], SERVER_RESOURCE, reason)

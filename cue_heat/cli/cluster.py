@@ -86,10 +86,19 @@ def wait_for(service, cluster_id, out, deleted=False, sleep=time.sleep):
         sleep(WAIT_INTERVAL)
 
 
+#: The role of nodes outside the resizable group (Kafka's controllers).
+CONTROLLER_ROLE = 'controller'
+
+
 def progress_line(view):
-    """Summarise a cluster view as ``STATUS  nodes 3/5 ready  (step)``."""
+    """Summarise a cluster view as ``STATUS  nodes 3/5 ready  (step)``.
+
+    Only the nodes that ``size`` counts are counted: a Kafka cluster's
+    controllers are a fixed quorum outside its size.
+    """
     ready = sum(1 for node in view['nodes']
-                if node['status'] == status.ACTIVE)
+                if node['status'] == status.ACTIVE
+                and node.get('role') != CONTROLLER_ROLE)
     step = view.get('step') or ''
     return '%-9s nodes %d/%s ready%s' % (
         view['status'], ready, view['size'],

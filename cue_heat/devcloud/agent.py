@@ -20,6 +20,8 @@ Each (deployment, action) is answered once. What to fail and how slowly
 to answer come from :mod:`cue_heat.devcloud.rules`.
 """
 
+import ipaddress
+import json
 import logging
 import time
 
@@ -35,6 +37,8 @@ LOG = logging.getLogger(__name__)
 
 #: Seconds between two polls of Heat.
 DEFAULT_INTERVAL = 0.5
+#: The output a leader-electing broker's formation step reports.
+ROLE_OUTPUT = 'role'
 
 
 class NodeAgent:
@@ -163,6 +167,34 @@ def _result(entry, server, inputs, failure, rules):
             if failure:
                 data[key] = failure.stderr
             continue
-        data[key] = rules.output_for(
-            server.name, key, server.default_output(key))
+        default = server.default_output(key)
+        if key == ROLE_OUTPUT:
+            default = _founder_role(inputs, server) or default
+        data[key] = rules.output_for(server.name, key, default)
     return data
+
+
+def _founder_role(inputs, server):
+    """Play a leader election as a group's founder rule would.
+
+    A ``role`` output of a step that lists the ``members`` is
+    ``primary`` for the member with the lowest address and ``replica``
+    for the others, so the local cloud shows a group with exactly one
+    primary (Qpid's HA group) without rules; None when the step lists
+    no members.
+    """
+    members = inputs.get('members')
+    if isinstance(members, str):
+        try:
+            members = json.loads(members)
+        except ValueError:
+            return None
+    if not isinstance(members, list) or not members:
+        return None
+    try:
+        first = min(members, key=lambda member: ipaddress.ip_address(
+            member['address']))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return 'primary' if first.get('server_id') == server.server_id else (
+        'replica')

@@ -212,12 +212,13 @@ def test_qpid_lifecycle_keeps_one_primary(service, heat_a, config,
     bundle = rendering.render(spec, config)
     assert qpid_config.check_broker_config(
         bundle.parameters['broker_config'], 'app', PASSWORD) == []
-    # A group of one: its only node founds the group and is primary.
-    agent_rules.output('role', 'primary')
+    # A group of one: its only node founds the group and is primary (the
+    # agent's founder rule, with no rule written).
     view = _wait(service, service.create(body)['id'])
     founder = view['nodes'][0]['name']
     assert view['status'] == status.ACTIVE
     assert _primaries(view) == {founder}
+    assert view['health'] == 'OK'
 
     # Joining nodes become replicas; the founder stays primary.
     agent_rules.output('role', 'replica')

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from cue_heat.cli import app
+from cue_heat.cli import cluster as cluster_cli
 
 NETWORK = '6f1c6a8e-0d35-4c53-9b7c-3c1a2a6a8d10'
 PASSWORD = 'Cli-render-pass1'
@@ -238,3 +239,14 @@ def test_render_bad_input_process_exits_2(tmp_path):
     assert result.returncode == 2
     assert 'size: Size 2 is not allowed' in result.stderr
     assert not (tmp_path / 'out').exists()
+
+
+def test_progress_counts_only_the_nodes_that_size_counts():
+    view = {'status': 'ACTIVE', 'size': 2, 'step': 'formation', 'nodes': [
+        {'name': 'k-c-1', 'status': 'ACTIVE', 'role': 'controller'},
+        {'name': 'k-b-1', 'status': 'ACTIVE', 'role': 'broker'},
+        {'name': 'k-b-2', 'status': 'UPDATING', 'role': 'broker'},
+        {'name': 'r-1', 'status': 'ACTIVE'}]}
+
+    assert cluster_cli.progress_line(view) == (
+        'ACTIVE    nodes 2/2 ready  (step formation)')
